@@ -1,0 +1,329 @@
+// Package embedded is the default event store: one SQLite file (through the
+// pure-Go modernc.org/sqlite driver) in WAL mode with synchronous=FULL, held by
+// one process. It implements eventstore.Store and passes eventstoretest.Run.
+//
+// Durability: a single writer goroutine takes every queued append, checks it,
+// writes all of them in one transaction and commits (one fsync of the WAL)
+// before it answers any of them: group commit. A request that fails its
+// revision check fails alone. Global positions are the table's INTEGER PRIMARY
+// KEY, dense from 1, assigned by the writer in commit order, so a reader never
+// sees position N+1 before N.
+//
+// Integrity: every row holds the event's canonical encoding (the audit log's
+// Merkle leaf) and a CRC-32C of position and encoding, checked on every read;
+// a meta row records the head position and is updated in the same transaction,
+// so a lost tail or a gap is detected at Open. Damage is reported as
+// eventstore.ErrCorrupt naming the position, never skipped.
+//
+// It may import the standard library, eventstore, uuid and modernc.org/sqlite.
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/custodian/custodian/eventstore"
+)
+
+var _ eventstore.Store = (*Store)(nil)
+
+// File names inside the data directory.
+const (
+	DBFile   = "events.db"
+	LockFile = "LOCK"
+)
+
+// Options tune a Store. The zero value is the production configuration.
+type Options struct {
+	// MaxBatchEvents bounds how many events one group commit writes
+	// (default 4096). A single larger append is still written whole.
+	MaxBatchEvents int
+	// TailCheck is how many of the last events Open verifies (default 4096).
+	TailCheck int
+
+	// noSync turns synchronous off: only the fsync-removal demonstration of
+	// the power-loss test sets it (export_test.go). Never in production.
+	noSync bool
+}
+
+// Store is the embedded event store. Open it with Open; it is safe for
+// concurrent use.
+type Store struct {
+	dir  string
+	opts Options
+	db   *sql.DB // readers
+	wdb  *sql.DB // the writer's single connection
+	lock *os.File
+
+	reqs     chan *appendReq
+	done     chan struct{} // closed by Close
+	exited   chan struct{} // closed when the writer goroutine has ended
+	closeErr error
+	once     sync.Once
+
+	// head and its notification channel change together under headMu.
+	headMu sync.Mutex
+	head   uint64
+	notify chan struct{}
+
+	closed atomic.Bool
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// checksum covers the position and the canonical encoding of one row.
+func checksum(pos uint64, body []byte) int64 {
+	var p [8]byte
+	for i := 0; i < 8; i++ {
+		p[i] = byte(pos >> (56 - 8*i))
+	}
+	c := crc32.Update(crc32.Checksum(p[:], castagnoli), castagnoli, body)
+	return int64(c)
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS events (
+	position INTEGER PRIMARY KEY,
+	id       BLOB    NOT NULL,
+	stream   TEXT    NOT NULL,
+	revision INTEGER NOT NULL,
+	body     BLOB    NOT NULL,
+	checksum INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events(stream, revision);
+CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events(id);
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) STRICT;
+INSERT OR IGNORE INTO meta(key, value) VALUES ('format', 1), ('head', 0);
+`
+
+// Open opens (creating if needed) the store in dir and takes the directory's
+// lock: a second process opening the same dir gets eventstore.ErrLocked. It
+// verifies the head record, the density of positions and the checksums of the
+// last events, and refuses to open (eventstore.ErrCorrupt, naming the
+// position) when they fail.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.MaxBatchEvents <= 0 {
+		opts.MaxBatchEvents = 4096
+	}
+	if opts.TailCheck <= 0 {
+		opts.TailCheck = 4096
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{dir: dir, opts: opts, lock: lock, notify: make(chan struct{})}
+	if err := s.open(); err != nil {
+		s.closeDBs()
+		lock.Close()
+		return nil, err
+	}
+	s.reqs = make(chan *appendReq, 1024)
+	s.done = make(chan struct{})
+	s.exited = make(chan struct{})
+	go s.writer()
+	return s, nil
+}
+
+// lockDir takes an exclusive, non-blocking flock on dir/LOCK and writes our pid.
+func lockDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, LockFile)
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		pid, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("open store %s (held by pid %s): %w", dir, strings.TrimSpace(string(pid)), eventstore.ErrLocked)
+		}
+		return nil, fmt.Errorf("open store: lock %s: %w", path, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	if os.IsNotExist(statErr) {
+		if err := syncDir(dir); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+func (s *Store) dsn() string {
+	sync := "FULL"
+	if s.opts.noSync {
+		sync = "OFF"
+	}
+	return "file:" + filepath.Join(s.dir, DBFile) +
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_txlock=immediate"
+}
+
+func (s *Store) open() error {
+	dbPath := filepath.Join(s.dir, DBFile)
+	_, statErr := os.Stat(dbPath)
+	var err error
+	if s.wdb, err = sql.Open("sqlite", s.dsn()); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	ctx := context.Background()
+	if _, err := s.wdb.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("open store %s: %w", dbPath, mapErr(err))
+	}
+	if os.IsNotExist(statErr) {
+		if err := syncDir(s.dir); err != nil {
+			return err
+		}
+	}
+	if s.db, err = sql.Open("sqlite", s.dsn()); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	s.db.SetMaxOpenConns(8)
+	s.db.SetMaxIdleConns(8)
+	return s.verify(ctx)
+}
+
+// verify checks the head record against the table, the density of positions
+// and the checksums of the last TailCheck events.
+func (s *Store) verify(ctx context.Context) error {
+	var format, head int64
+	if err := s.wdb.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'format'`).Scan(&format); err != nil {
+		return fmt.Errorf("open store: read format: %w", mapErr(err))
+	}
+	if format != 1 {
+		return fmt.Errorf("open store: unknown format %d: %w", format, eventstore.ErrCorrupt)
+	}
+	if err := s.wdb.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'head'`).Scan(&head); err != nil {
+		return fmt.Errorf("open store: read head: %w", mapErr(err))
+	}
+	var maxPos, count int64
+	if err := s.wdb.QueryRowContext(ctx, `SELECT coalesce(max(position), 0), count(*) FROM events`).Scan(&maxPos, &count); err != nil {
+		return fmt.Errorf("open store: %w", mapErr(err))
+	}
+	if maxPos != head {
+		return fmt.Errorf("open store: the log ends at position %d but its head record says %d: %w", maxPos, head, eventstore.ErrCorrupt)
+	}
+	if count != maxPos {
+		var gap int64
+		_ = s.wdb.QueryRowContext(ctx, `SELECT coalesce(min(position), 0) - 1 FROM events e WHERE position > 1 AND NOT EXISTS (SELECT 1 FROM events p WHERE p.position = e.position - 1)`).Scan(&gap)
+		return fmt.Errorf("open store: %d events up to position %d: position %d is missing: %w", count, maxPos, gap, eventstore.ErrCorrupt)
+	}
+	from := max(0, maxPos-int64(s.opts.TailCheck))
+	if err := s.readRange(ctx, s.wdb, uint64(from), uint64(maxPos), func(eventstore.Envelope) error { return nil }); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	s.head = uint64(maxPos)
+	return nil
+}
+
+// mapErr turns driver errors into the package's sentinels where one applies.
+func mapErr(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+			return fmt.Errorf("%w: %v", eventstore.ErrCorrupt, err)
+		}
+	}
+	if errors.Is(err, sql.ErrConnDone) || (err != nil && strings.Contains(err.Error(), "sql: database is closed")) {
+		return eventstore.ErrClosed
+	}
+	return err
+}
+
+// Close stops the writer after the batch in flight, fails queued appends with
+// ErrClosed, and closes the database and the directory lock.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		close(s.done)
+		<-s.exited
+		s.closeErr = s.closeDBs()
+		if err := s.lock.Close(); err != nil && s.closeErr == nil {
+			s.closeErr = err
+		}
+	})
+	return s.closeErr
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Head returns the position of the last committed event.
+func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
+	if s.closed.Load() {
+		return eventstore.Position{}, eventstore.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return eventstore.Position{}, err
+	}
+	h, _ := s.watch()
+	return pos(h), nil
+}
+
+// watch returns the head and a channel closed at the next commit, together.
+func (s *Store) watch() (uint64, <-chan struct{}) {
+	s.headMu.Lock()
+	defer s.headMu.Unlock()
+	return s.head, s.notify
+}
+
+// publish moves the head and wakes followers.
+func (s *Store) publish(head uint64) {
+	s.headMu.Lock()
+	s.head = head
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.headMu.Unlock()
+}
+
+func pos(n uint64) eventstore.Position { return eventstore.Position{Commit: n, Prepare: n} }
+
+// dense converts a Position to the store's dense number.
+func dense(p eventstore.Position) uint64 { return p.Commit }

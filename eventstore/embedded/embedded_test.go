@@ -1,0 +1,74 @@
+package embedded_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/custodian/custodian/eventstore"
+	"github.com/custodian/custodian/eventstore/embedded"
+	"github.com/custodian/custodian/eventstore/eventstoretest"
+)
+
+func TestConformance(t *testing.T) {
+	eventstoretest.Run(t, func(t *testing.T) eventstore.Store {
+		s, err := embedded.Open(t.TempDir(), embedded.Options{})
+		require.NoError(t, err)
+		return s
+	})
+}
+
+func TestSecondOpenIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	_, err = embedded.Open(dir, embedded.Options{})
+	require.ErrorIs(t, err, eventstore.ErrLocked)
+	assert.Contains(t, err.Error(), "held by pid")
+	require.NoError(t, s.Close())
+	s, err = embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err, "the lock is released by Close")
+	require.NoError(t, s.Close())
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	stream := eventstoretest.Stream("reopen")
+	evs := eventstoretest.Events(0, 50)
+	res, err := s.Append(ctx, stream, eventstore.NoStream, evs...)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	s, err = embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	h, err := s.Head(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, res.Position, h)
+	var n int
+	require.NoError(t, s.ReadAll(ctx, eventstore.Start, false, func(e eventstore.Envelope) error {
+		assert.Equal(t, evs[n].ID, e.ID)
+		n++
+		return nil
+	}))
+	assert.Equal(t, 50, n)
+	// The stream head is read back from the table after a restart.
+	_, err = s.Append(ctx, stream, eventstore.Exact(49), eventstoretest.NewEvent(50))
+	require.NoError(t, err)
+	_, err = s.Append(ctx, stream, eventstore.Exact(49), eventstoretest.NewEvent(51))
+	require.ErrorIs(t, err, eventstore.ErrWrongRevision)
+}
+
+func TestOpenRefusesAFileThatIsNotAStore(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, embedded.DBFile), []byte("this is not a database, just text that is long enough to have a header..........................................................................................."), 0o600))
+	_, err := embedded.Open(dir, embedded.Options{})
+	require.ErrorIs(t, err, eventstore.ErrCorrupt)
+}

@@ -1,0 +1,162 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/custodian/custodian/eventstore"
+)
+
+// pageSize is how many rows one read query returns. Reads page so that no
+// read transaction stays open long enough to hold back WAL checkpoints.
+const pageSize = 2048
+
+// querier is what reads need of a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// ReadStream implements eventstore.Store.
+func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Direction, from eventstore.Revision, fn func(eventstore.Envelope) error) error {
+	if s.closed.Load() {
+		return eventstore.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	const fwd = `SELECT position, body, checksum FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`
+	const bwd = `SELECT position, body, checksum FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`
+	q := fwd
+	if dir == eventstore.Backward {
+		q = bwd
+		if from > 1<<62 {
+			from = 1 << 62 // SQLite integers are signed
+		}
+	}
+	next := int64(from)
+	for {
+		n, last, err := s.scan(ctx, s.db, q, []any{stream, next, pageSize}, fn)
+		if err != nil {
+			return err
+		}
+		if n < pageSize {
+			return nil
+		}
+		env, err := eventstore.DecodeCanonical(last)
+		if err != nil {
+			return err
+		}
+		if dir == eventstore.Backward {
+			if env.Revision == 0 {
+				return nil
+			}
+			next = int64(env.Revision) - 1
+		} else {
+			next = int64(env.Revision) + 1
+		}
+	}
+}
+
+// ReadAll implements eventstore.Store.
+func (s *Store) ReadAll(ctx context.Context, from eventstore.Position, follow bool, fn func(eventstore.Envelope) error) error {
+	if s.closed.Load() {
+		return eventstore.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	after := dense(from)
+	for {
+		// Take the head and the channel that announces the next commit
+		// together, then read up to that head: a commit after this point
+		// closes the channel, so no wake-up is missed.
+		head, changed := s.watch()
+		if after < head {
+			if err := s.readRange(ctx, s.db, after, head, fn); err != nil {
+				return err
+			}
+			after = head
+			continue
+		}
+		if !follow {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return eventstore.ErrClosed
+		}
+	}
+}
+
+// readRange calls fn for positions after..upTo (after exclusive, upTo
+// inclusive), checking that every position is present and intact.
+func (s *Store) readRange(ctx context.Context, q querier, after, upTo uint64, fn func(eventstore.Envelope) error) error {
+	const query = `SELECT position, body, checksum FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`
+	expect := after + 1
+	check := func(env eventstore.Envelope) error {
+		if p := dense(env.Position); p != expect {
+			return fmt.Errorf("position %d is missing (next stored is %d): %w", expect, p, eventstore.ErrCorrupt)
+		}
+		expect++
+		return fn(env)
+	}
+	for after < upTo {
+		n, _, err := s.scan(ctx, q, query, []any{int64(after), int64(upTo), pageSize}, check)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("position %d is missing (log head is %d): %w", expect, upTo, eventstore.ErrCorrupt)
+		}
+		after = expect - 1
+	}
+	return nil
+}
+
+// scan runs a query of (position, body, checksum) rows, verifies and decodes
+// each row and calls fn. It returns the number of rows and the last body.
+func (s *Store) scan(ctx context.Context, q querier, query string, args []any, fn func(eventstore.Envelope) error) (int, []byte, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return 0, nil, s.readErr(ctx, err)
+	}
+	defer rows.Close()
+	n := 0
+	var body []byte
+	for rows.Next() {
+		var p, sum int64
+		if err := rows.Scan(&p, &body, &sum); err != nil {
+			return n, nil, s.readErr(ctx, err)
+		}
+		if checksum(uint64(p), body) != sum {
+			return n, nil, fmt.Errorf("event at position %d fails its checksum: %w", p, eventstore.ErrCorrupt)
+		}
+		env, err := eventstore.DecodeCanonical(body)
+		if err != nil {
+			return n, nil, fmt.Errorf("event at position %d: %v: %w", p, err, eventstore.ErrCorrupt)
+		}
+		env.Position = pos(uint64(p))
+		n++
+		if err := fn(env); err != nil {
+			return n, nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, nil, s.readErr(ctx, err)
+	}
+	return n, body, nil
+}
+
+func (s *Store) readErr(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if s.closed.Load() {
+		return eventstore.ErrClosed
+	}
+	return mapErr(err)
+}

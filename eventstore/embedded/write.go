@@ -1,0 +1,403 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/custodian/custodian/eventstore"
+)
+
+// Request states: the writer and a cancelling caller race to move a request
+// out of pending; whoever wins decides whether it is written.
+const (
+	reqPending int32 = iota
+	reqTaken
+	reqCancelled
+)
+
+type appendReq struct {
+	stream   string
+	expected eventstore.ExpectedRevision
+	events   []eventstore.Event
+	state    atomic.Int32
+	res      eventstore.AppendResult
+	err      error
+	done     chan struct{}
+}
+
+// Append implements eventstore.Store. It returns after the batch's
+// transaction, shared with every other append queued at the same time, has
+// been committed and fsynced.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if s.closed.Load() {
+		return eventstore.AppendResult{}, eventstore.ErrClosed
+	}
+	if expected == nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: no expected revision: %w", stream, eventstore.ErrInvalidEvent)
+	}
+	if err := eventstore.ValidateBatch(stream, events); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+	}
+	now := time.Now()
+	norm := make([]eventstore.Event, len(events))
+	for i, e := range events {
+		norm[i] = e.Normalize(now)
+	}
+	req := &appendReq{stream: stream, expected: expected, events: norm, done: make(chan struct{})}
+	select {
+	case s.reqs <- req:
+	case <-s.done:
+		return eventstore.AppendResult{}, eventstore.ErrClosed
+	case <-ctx.Done():
+		return eventstore.AppendResult{}, ctx.Err()
+	}
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		if req.state.CompareAndSwap(reqPending, reqCancelled) {
+			return eventstore.AppendResult{}, ctx.Err()
+		}
+		<-req.done // the writer has it: its commit is moments away
+	case <-s.exited:
+		if req.state.CompareAndSwap(reqPending, reqCancelled) {
+			return eventstore.AppendResult{}, eventstore.ErrClosed
+		}
+		<-req.done
+	}
+	if req.err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, req.err)
+	}
+	return req.res, nil
+}
+
+func (r *appendReq) finish(err error) {
+	r.err = err
+	close(r.done)
+}
+
+// writer is the single goroutine that writes. It group-commits every request
+// queued while the previous commit was syncing.
+func (s *Store) writer() {
+	defer close(s.exited)
+	heads := newHeadCache(100_000)
+	for {
+		var first *appendReq
+		select {
+		case first = <-s.reqs:
+		case <-s.done:
+			s.failQueued()
+			return
+		}
+		batch := []*appendReq{first}
+		n := len(first.events)
+	drain:
+		for n < s.opts.MaxBatchEvents {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+				n += len(r.events)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch, heads)
+	}
+}
+
+func (s *Store) failQueued() {
+	for {
+		select {
+		case r := <-s.reqs:
+			if r.state.CompareAndSwap(reqPending, reqTaken) {
+				r.finish(eventstore.ErrClosed)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// stored is where an event ID already is.
+type stored struct {
+	stream   string
+	revision uint64
+	position uint64
+}
+
+type row struct {
+	position uint64
+	id       uuid.UUID
+	stream   string
+	revision uint64
+	body     []byte
+}
+
+// commit writes one group of requests in one transaction. Requests refused
+// by their checks are answered with their error; the others succeed or fail
+// together with the commit.
+func (s *Store) commit(batch []*appendReq, heads *headCache) {
+	live := batch[:0]
+	for _, r := range batch {
+		if r.state.CompareAndSwap(reqPending, reqTaken) {
+			live = append(live, r)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.Background()
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		s.failAll(live, fmt.Errorf("begin: %w", mapErr(err)), heads)
+		return
+	}
+	known, err := lookupIDs(ctx, tx, live)
+	if err != nil {
+		tx.Rollback()
+		s.failAll(live, err, heads)
+		return
+	}
+	next := s.head + 1
+	var rows []row
+	var writers []*appendReq
+	pending := map[string]uint64{} // stream → revision of its last event in this group, +1
+	for _, r := range live {
+		if res, ok, err := idempotent(r, known); ok || err != nil {
+			r.res = res
+			if err == nil && dense(res.Position) > s.head {
+				// It repeats a request of this very group: it is
+				// acknowledged with that request's commit.
+				writers = append(writers, r)
+				continue
+			}
+			r.finish(err)
+			continue
+		}
+		cur, err := s.streamNext(ctx, tx, r.stream, pending, heads)
+		if err != nil {
+			tx.Rollback()
+			s.failAll(live, err, heads)
+			return
+		}
+		if err := check(r.expected, cur); err != nil {
+			r.finish(err)
+			continue
+		}
+		for i, e := range r.events {
+			rev := cur + uint64(i)
+			env := e.Envelope(r.stream, eventstore.Revision(rev), eventstore.Position{})
+			rows = append(rows, row{position: next, id: e.ID, stream: r.stream, revision: rev, body: env.Canonical()})
+			known[e.ID] = stored{stream: r.stream, revision: rev, position: next}
+			next++
+		}
+		last := rows[len(rows)-1]
+		pending[r.stream] = last.revision + 1
+		r.res = eventstore.AppendResult{Revision: eventstore.Revision(last.revision), Position: pos(last.position)}
+		writers = append(writers, r)
+	}
+	if len(rows) == 0 {
+		tx.Rollback()
+		return
+	}
+	if err := insertRows(ctx, tx, rows); err != nil {
+		tx.Rollback()
+		s.failAll(writers, err, heads)
+		return
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'head'`, int64(next-1)); err != nil {
+		tx.Rollback()
+		s.failAll(writers, mapErr(err), heads)
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		s.failAll(writers, fmt.Errorf("commit: %w", mapErr(err)), heads)
+		return
+	}
+	for stream, n := range pending {
+		heads.put(stream, n)
+	}
+	s.publish(next - 1)
+	for _, r := range writers {
+		r.finish(nil)
+	}
+}
+
+// failAll answers every request that is still waiting with err. The stream
+// head cache is dropped: after a failed transaction it may be ahead.
+func (s *Store) failAll(reqs []*appendReq, err error, heads *headCache) {
+	heads.reset()
+	for _, r := range reqs {
+		select {
+		case <-r.done:
+		default:
+			r.finish(err)
+		}
+	}
+}
+
+// lookupIDs finds which of the group's event IDs are already stored.
+func lookupIDs(ctx context.Context, tx *sql.Tx, reqs []*appendReq) (map[uuid.UUID]stored, error) {
+	var ids []any
+	for _, r := range reqs {
+		for _, e := range r.events {
+			ids = append(ids, e.ID[:])
+		}
+	}
+	known := make(map[uuid.UUID]stored)
+	const chunk = 500
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		q := `SELECT id, stream, revision, position FROM events WHERE id IN (?` + strings.Repeat(",?", len(part)-1) + `)`
+		rows, err := tx.QueryContext(ctx, q, part...)
+		if err != nil {
+			return nil, fmt.Errorf("look up event ids: %w", mapErr(err))
+		}
+		for rows.Next() {
+			var id []byte
+			var st stored
+			var rev, p int64
+			if err := rows.Scan(&id, &st.stream, &rev, &p); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("look up event ids: %w", mapErr(err))
+			}
+			st.revision, st.position = uint64(rev), uint64(p)
+			known[uuid.UUID(id)] = st
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("look up event ids: %w", mapErr(err))
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("look up event ids: %w", mapErr(err))
+		}
+	}
+	return known, nil
+}
+
+// idempotent reports whether r repeats an append already stored (ok, with
+// the original result) or clashes with stored IDs (err).
+func idempotent(r *appendReq, known map[uuid.UUID]stored) (eventstore.AppendResult, bool, error) {
+	found := 0
+	for _, e := range r.events {
+		if _, ok := known[e.ID]; ok {
+			found++
+		}
+	}
+	if found == 0 {
+		return eventstore.AppendResult{}, false, nil
+	}
+	first := known[r.events[0].ID]
+	if found == len(r.events) {
+		ok := first.stream == r.stream
+		for i, e := range r.events {
+			st := known[e.ID]
+			ok = ok && st.stream == r.stream && st.revision == first.revision+uint64(i)
+		}
+		if ok {
+			last := known[r.events[len(r.events)-1].ID]
+			return eventstore.AppendResult{Revision: eventstore.Revision(last.revision), Position: pos(last.position)}, true, nil
+		}
+	}
+	return eventstore.AppendResult{}, false, fmt.Errorf("%d of %d event ids already stored: %w", found, len(r.events), eventstore.ErrDuplicateEventID)
+}
+
+// streamNext returns the revision the stream's next event gets (0 for a new
+// stream), from this group's writes, the cache, or the table.
+func (s *Store) streamNext(ctx context.Context, tx *sql.Tx, stream string, pending map[string]uint64, heads *headCache) (uint64, error) {
+	if n, ok := pending[stream]; ok {
+		return n, nil
+	}
+	if n, ok := heads.get(stream); ok {
+		return n, nil
+	}
+	var last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(revision) FROM events WHERE stream = ?`, stream).Scan(&last); err != nil {
+		return 0, fmt.Errorf("read stream head: %w", mapErr(err))
+	}
+	n := uint64(0)
+	if last.Valid {
+		n = uint64(last.Int64) + 1
+	}
+	heads.put(stream, n)
+	return n, nil
+}
+
+// check applies the expected revision to a stream whose next revision is next.
+func check(expected eventstore.ExpectedRevision, next uint64) error {
+	exists := next > 0
+	ok := false
+	switch exp := expected.(type) {
+	case eventstore.Exact:
+		ok = exists && uint64(exp) == next-1
+	default:
+		switch expected {
+		case eventstore.Any:
+			ok = true
+		case eventstore.NoStream:
+			ok = !exists
+		case eventstore.StreamExists:
+			ok = exists
+		}
+	}
+	if ok {
+		return nil
+	}
+	current := "no stream"
+	if exists {
+		current = fmt.Sprintf("revision %d", next-1)
+	}
+	return fmt.Errorf("expected %v, stream is at %s: %w", expected, current, eventstore.ErrWrongRevision)
+}
+
+// insertRows writes rows with multi-row INSERT statements.
+func insertRows(ctx context.Context, tx *sql.Tx, rows []row) error {
+	const perStmt = 200
+	for i := 0; i < len(rows); i += perStmt {
+		part := rows[i:min(i+perStmt, len(rows))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO events(position, id, stream, revision, body, checksum) VALUES `)
+		args := make([]any, 0, 6*len(part))
+		for j, r := range part {
+			if j > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(`(?,?,?,?,?,?)`)
+			args = append(args, int64(r.position), r.id[:], r.stream, int64(r.revision), r.body, checksum(r.position, r.body))
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("insert events: %w", mapErr(err))
+		}
+	}
+	return nil
+}
+
+// headCache remembers the next revision of recently written streams. Only the
+// writer goroutine uses it; it is exact because nothing else writes.
+type headCache struct {
+	max int
+	m   map[string]uint64
+}
+
+func newHeadCache(max int) *headCache { return &headCache{max: max, m: make(map[string]uint64)} }
+
+func (c *headCache) get(stream string) (uint64, bool) {
+	n, ok := c.m[stream]
+	return n, ok
+}
+
+func (c *headCache) put(stream string, next uint64) {
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[stream] = next
+}
+
+func (c *headCache) reset() { clear(c.m) }

@@ -66,6 +66,7 @@ type Store struct {
 	opts Options
 	db   *sql.DB // readers
 	wdb  *sql.DB // the writer's single connection
+	w    *writerConn
 	lock *os.File
 
 	reqs     chan *appendReq
@@ -80,6 +81,22 @@ type Store struct {
 	notify chan struct{}
 
 	closed atomic.Bool
+
+	commits, written atomic.Uint64
+}
+
+// Stats are counters since Open.
+type Stats struct {
+	// Commits is the number of transactions the writer committed (each one
+	// fsync of the WAL).
+	Commits uint64
+	// Events is the number of events those transactions wrote.
+	Events uint64
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.commits.Load(), Events: s.written.Load()}
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -191,7 +208,7 @@ func (s *Store) dsn() string {
 	}
 	return "file:" + filepath.Join(s.dir, DBFile) +
 		"?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")" +
-		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_txlock=immediate"
+		"&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate"
 }
 
 func (s *Store) open() error {
@@ -235,7 +252,8 @@ func (s *Store) verify(ctx context.Context) error {
 		return fmt.Errorf("open store: read head: %w", mapErr(err))
 	}
 	var maxPos, count int64
-	if err := s.wdb.QueryRowContext(ctx, `SELECT coalesce(max(position), 0), count(*) FROM events`).Scan(&maxPos, &count); err != nil {
+	var err error
+	if err = s.wdb.QueryRowContext(ctx, `SELECT coalesce(max(position), 0), count(*) FROM events`).Scan(&maxPos, &count); err != nil {
 		return fmt.Errorf("open store: %w", mapErr(err))
 	}
 	if maxPos != head {
@@ -251,7 +269,8 @@ func (s *Store) verify(ctx context.Context) error {
 		return fmt.Errorf("open store: %w", err)
 	}
 	s.head = uint64(maxPos)
-	return nil
+	s.w, err = newWriterConn(ctx, s.wdb)
+	return err
 }
 
 // mapErr turns driver errors into the package's sentinels where one applies.

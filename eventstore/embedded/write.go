@@ -2,9 +2,7 @@ package embedded
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -88,6 +86,7 @@ func (r *appendReq) finish(err error) {
 // queued while the previous commit was syncing.
 func (s *Store) writer() {
 	defer close(s.exited)
+	defer s.w.close()
 	heads := newHeadCache(100_000)
 	for {
 		var first *appendReq
@@ -155,14 +154,14 @@ func (s *Store) commit(batch []*appendReq, heads *headCache) {
 		return
 	}
 	ctx := context.Background()
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
+	w := s.w
+	if err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		s.failAll(live, fmt.Errorf("begin: %w", mapErr(err)), heads)
 		return
 	}
-	known, err := lookupIDs(ctx, tx, live)
+	known, err := w.lookupIDs(ctx, live)
 	if err != nil {
-		tx.Rollback()
+		w.rollback(ctx)
 		s.failAll(live, err, heads)
 		return
 	}
@@ -182,9 +181,9 @@ func (s *Store) commit(batch []*appendReq, heads *headCache) {
 			r.finish(err)
 			continue
 		}
-		cur, err := s.streamNext(ctx, tx, r.stream, pending, heads)
+		cur, err := w.streamNext(ctx, r.stream, pending, heads)
 		if err != nil {
-			tx.Rollback()
+			w.rollback(ctx)
 			s.failAll(live, err, heads)
 			return
 		}
@@ -205,23 +204,29 @@ func (s *Store) commit(batch []*appendReq, heads *headCache) {
 		writers = append(writers, r)
 	}
 	if len(rows) == 0 {
-		tx.Rollback()
+		w.rollback(ctx)
+		for _, r := range writers {
+			r.finish(nil) // repeats of appends already committed
+		}
 		return
 	}
-	if err := insertRows(ctx, tx, rows); err != nil {
-		tx.Rollback()
+	if err := w.insertRows(ctx, rows); err != nil {
+		w.rollback(ctx)
 		s.failAll(writers, err, heads)
 		return
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'head'`, int64(next-1)); err != nil {
-		tx.Rollback()
+	if err := w.exec(ctx, `UPDATE meta SET value = ? WHERE key = 'head'`, int64(next-1)); err != nil {
+		w.rollback(ctx)
 		s.failAll(writers, mapErr(err), heads)
 		return
 	}
-	if err := tx.Commit(); err != nil {
+	if err := w.exec(ctx, "COMMIT"); err != nil {
+		w.rollback(ctx)
 		s.failAll(writers, fmt.Errorf("commit: %w", mapErr(err)), heads)
 		return
 	}
+	s.commits.Add(1)
+	s.written.Add(uint64(len(rows)))
 	for stream, n := range pending {
 		heads.put(stream, n)
 	}
@@ -242,44 +247,6 @@ func (s *Store) failAll(reqs []*appendReq, err error, heads *headCache) {
 			r.finish(err)
 		}
 	}
-}
-
-// lookupIDs finds which of the group's event IDs are already stored.
-func lookupIDs(ctx context.Context, tx *sql.Tx, reqs []*appendReq) (map[uuid.UUID]stored, error) {
-	var ids []any
-	for _, r := range reqs {
-		for _, e := range r.events {
-			ids = append(ids, e.ID[:])
-		}
-	}
-	known := make(map[uuid.UUID]stored)
-	const chunk = 500
-	for i := 0; i < len(ids); i += chunk {
-		part := ids[i:min(i+chunk, len(ids))]
-		q := `SELECT id, stream, revision, position FROM events WHERE id IN (?` + strings.Repeat(",?", len(part)-1) + `)`
-		rows, err := tx.QueryContext(ctx, q, part...)
-		if err != nil {
-			return nil, fmt.Errorf("look up event ids: %w", mapErr(err))
-		}
-		for rows.Next() {
-			var id []byte
-			var st stored
-			var rev, p int64
-			if err := rows.Scan(&id, &st.stream, &rev, &p); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("look up event ids: %w", mapErr(err))
-			}
-			st.revision, st.position = uint64(rev), uint64(p)
-			known[uuid.UUID(id)] = st
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("look up event ids: %w", mapErr(err))
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("look up event ids: %w", mapErr(err))
-		}
-	}
-	return known, nil
 }
 
 // idempotent reports whether r repeats an append already stored (ok, with
@@ -309,27 +276,6 @@ func idempotent(r *appendReq, known map[uuid.UUID]stored) (eventstore.AppendResu
 	return eventstore.AppendResult{}, false, fmt.Errorf("%d of %d event ids already stored: %w", found, len(r.events), eventstore.ErrDuplicateEventID)
 }
 
-// streamNext returns the revision the stream's next event gets (0 for a new
-// stream), from this group's writes, the cache, or the table.
-func (s *Store) streamNext(ctx context.Context, tx *sql.Tx, stream string, pending map[string]uint64, heads *headCache) (uint64, error) {
-	if n, ok := pending[stream]; ok {
-		return n, nil
-	}
-	if n, ok := heads.get(stream); ok {
-		return n, nil
-	}
-	var last sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT max(revision) FROM events WHERE stream = ?`, stream).Scan(&last); err != nil {
-		return 0, fmt.Errorf("read stream head: %w", mapErr(err))
-	}
-	n := uint64(0)
-	if last.Valid {
-		n = uint64(last.Int64) + 1
-	}
-	heads.put(stream, n)
-	return n, nil
-}
-
 // check applies the expected revision to a stream whose next revision is next.
 func check(expected eventstore.ExpectedRevision, next uint64) error {
 	exists := next > 0
@@ -355,28 +301,6 @@ func check(expected eventstore.ExpectedRevision, next uint64) error {
 		current = fmt.Sprintf("revision %d", next-1)
 	}
 	return fmt.Errorf("expected %v, stream is at %s: %w", expected, current, eventstore.ErrWrongRevision)
-}
-
-// insertRows writes rows with multi-row INSERT statements.
-func insertRows(ctx context.Context, tx *sql.Tx, rows []row) error {
-	const perStmt = 200
-	for i := 0; i < len(rows); i += perStmt {
-		part := rows[i:min(i+perStmt, len(rows))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO events(position, id, stream, revision, body, checksum) VALUES `)
-		args := make([]any, 0, 6*len(part))
-		for j, r := range part {
-			if j > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString(`(?,?,?,?,?,?)`)
-			args = append(args, int64(r.position), r.id[:], r.stream, int64(r.revision), r.body, checksum(r.position, r.body))
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("insert events: %w", mapErr(err))
-		}
-	}
-	return nil
 }
 
 // headCache remembers the next revision of recently written streams. Only the

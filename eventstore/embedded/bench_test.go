@@ -1,0 +1,275 @@
+package embedded_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/custodian/custodian/eventstore"
+	"github.com/custodian/custodian/eventstore/embedded"
+	"github.com/custodian/custodian/eventstore/eventstoretest"
+)
+
+// The benchmarks are one-shot measurements (run them with -benchtime 1x, as
+// make bench does): each does a fixed amount of work and reports rates and
+// latencies with ReportMetric, beside a reference measured in the same run.
+
+const recordSize = 256 // about one small event's canonical encoding
+
+// BenchmarkReferenceFsync is the plain-file reference: append a record and
+// fsync it, one at a time (single) and with 64 writers sharing fsyncs
+// through one group-committing loop (group).
+func BenchmarkReferenceFsync(b *testing.B) {
+	b.Run("single", func(b *testing.B) {
+		f := tempFile(b)
+		rec := make([]byte, recordSize)
+		const n = 3000
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			binary.BigEndian.PutUint64(rec, uint64(i))
+			_, err := f.Write(rec)
+			require.NoError(b, err)
+			require.NoError(b, f.Sync())
+		}
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "fsyncs/s")
+	})
+	b.Run("group64", func(b *testing.B) {
+		f := tempFile(b)
+		reqs := make(chan chan struct{}, 1024)
+		go func() {
+			rec := make([]byte, recordSize)
+			for first := range reqs {
+				group := []chan struct{}{first}
+			drain:
+				for {
+					select {
+					case r := <-reqs:
+						group = append(group, r)
+					default:
+						break drain
+					}
+				}
+				buf := make([]byte, 0, len(group)*recordSize)
+				for range group {
+					buf = append(buf, rec...)
+				}
+				if _, err := f.Write(buf); err != nil {
+					panic(err)
+				}
+				if err := f.Sync(); err != nil {
+					panic(err)
+				}
+				for _, r := range group {
+					close(r)
+				}
+			}
+		}()
+		const writers, per = 64, 600
+		lat := runWriters(writers, per, func(int, int) error {
+			done := make(chan struct{})
+			reqs <- done
+			<-done
+			return nil
+		})
+		close(reqs)
+		reportLatency(b, lat, writers*per)
+	})
+}
+
+func tempFile(b *testing.B) *os.File {
+	f, err := os.Create(filepath.Join(b.TempDir(), "ref"))
+	require.NoError(b, err)
+	b.Cleanup(func() { f.Close() })
+	return f
+}
+
+// latencies of a runWriters run, and its wall time.
+type latencies struct {
+	each []time.Duration
+	wall time.Duration
+}
+
+// runWriters runs writers goroutines doing per operations each.
+func runWriters(writers, per int, op func(w, i int) error) latencies {
+	var mu sync.Mutex
+	var all []time.Duration
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			mine := make([]time.Duration, 0, per)
+			for i := 0; i < per; i++ {
+				t0 := time.Now()
+				if err := op(w, i); err != nil {
+					panic(err)
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	return latencies{each: all, wall: time.Since(start)}
+}
+
+func reportLatency(b *testing.B, l latencies, events int) {
+	slices.Sort(l.each)
+	q := func(p float64) float64 {
+		return float64(l.each[int(p*float64(len(l.each)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(events)/l.wall.Seconds(), "events/s")
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+}
+
+func openBench(b *testing.B, dir string) *embedded.Store {
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(b, err)
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkAppendSingleWriter: one writer, one durable event per append.
+func BenchmarkAppendSingleWriter(b *testing.B) {
+	s := openBench(b, b.TempDir())
+	ctx := context.Background()
+	stream := eventstoretest.Stream("single")
+	const n = 3000
+	expected := eventstore.NoStream
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		res, err := s.Append(ctx, stream, expected, eventstoretest.NewEvent(i))
+		require.NoError(b, err)
+		expected = eventstore.Exact(res.Revision)
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "appends/s")
+}
+
+// BenchmarkAppendConcurrent: 64 writers, each appending single events to
+// its own stream, on an empty store and on one holding 1M events.
+func BenchmarkAppendConcurrent(b *testing.B) {
+	b.Run("empty", func(b *testing.B) { benchConcurrent(b, openBench(b, b.TempDir())) })
+	b.Run("1M", func(b *testing.B) { benchConcurrent(b, openBench(b, prefilled(b))) })
+}
+
+func benchConcurrent(b *testing.B, s *embedded.Store) {
+	ctx := context.Background()
+	const writers, per = 64, 600
+	streams := make([]string, writers)
+	next := make([]eventstore.ExpectedRevision, writers)
+	for i := range streams {
+		streams[i] = eventstoretest.Stream(fmt.Sprintf("w%d", i))
+		next[i] = eventstore.NoStream
+	}
+	before := s.Stats()
+	lat := runWriters(writers, per, func(w, i int) error {
+		res, err := s.Append(ctx, streams[w], next[w], eventstoretest.NewEvent(i))
+		if err == nil {
+			next[w] = eventstore.Exact(res.Revision)
+		}
+		return err
+	})
+	after := s.Stats()
+	reportLatency(b, lat, writers*per)
+	b.ReportMetric(float64(after.Events-before.Events)/float64(after.Commits-before.Commits), "events/fsync")
+}
+
+// prefilled returns a data dir holding 1,000,000 events in 100,000 streams
+// of 10 events, plus 100 streams of 100 events ("big-<i>"), built once per
+// process.
+var prefilled = func() func(b *testing.B) string {
+	var once sync.Once
+	var dir string
+	return func(b *testing.B) string {
+		once.Do(func() {
+			var err error
+			dir, err = os.MkdirTemp("", "custodian-bench-")
+			require.NoError(b, err)
+			s, err := embedded.Open(dir, embedded.Options{})
+			require.NoError(b, err)
+			defer s.Close()
+			ctx := context.Background()
+			start := time.Now()
+			// Streams are filled in rounds so that a stream's events are
+			// spread over the log, as in real use.
+			const streams, per = 100_000, 10
+			batch := 0
+			for round := 0; round < per; round++ {
+				for i := 0; i < streams; i += 500 {
+					var wg sync.WaitGroup
+					for j := i; j < i+500; j++ {
+						wg.Add(1)
+						go func(j int) {
+							defer wg.Done()
+							exp := eventstore.ExpectedRevision(eventstore.Exact(eventstore.Revision(round - 1)))
+							if round == 0 {
+								exp = eventstore.NoStream
+							}
+							_, err := s.Append(ctx, fmt.Sprintf("case-%06d", j), exp, eventstoretest.NewEvent(round))
+							if err != nil {
+								panic(err)
+							}
+						}(j)
+					}
+					wg.Wait()
+					batch++
+				}
+			}
+			for i := 0; i < 100; i++ {
+				_, err := s.Append(ctx, fmt.Sprintf("big-%d", i), eventstore.NoStream, eventstoretest.Events(0, 100)...)
+				require.NoError(b, err)
+			}
+			b.Logf("prefilled 1,010,000 events in %s", time.Since(start).Round(time.Millisecond))
+		})
+		return dir
+	}
+}()
+
+// BenchmarkReadAll reads the whole 1M-event log from position 0.
+func BenchmarkReadAll(b *testing.B) {
+	dir := prefilled(b)
+	s := openBench(b, dir)
+	ctx := context.Background()
+	start := time.Now()
+	n := 0
+	require.NoError(b, s.ReadAll(ctx, eventstore.Start, false, func(eventstore.Envelope) error {
+		n++
+		return nil
+	}))
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(float64(n), "events")
+}
+
+// BenchmarkReadStream reads one 100-event stream among 100,000 streams.
+func BenchmarkReadStream(b *testing.B) {
+	dir := prefilled(b)
+	s := openBench(b, dir)
+	ctx := context.Background()
+	const reads = 2000
+	lat := runWriters(1, reads, func(_, i int) error {
+		n := 0
+		err := s.ReadStream(ctx, fmt.Sprintf("big-%d", i%100), eventstore.Forward, 0, func(eventstore.Envelope) error {
+			n++
+			return nil
+		})
+		if err == nil && n != 100 {
+			err = fmt.Errorf("read %d events", n)
+		}
+		return err
+	})
+	slices.Sort(lat.each)
+	b.ReportMetric(float64(lat.each[len(lat.each)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat.each[len(lat.each)*99/100].Microseconds())/1000, "p99-ms")
+}

@@ -34,9 +34,31 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 			from = 1 << 62 // SQLite integers are signed
 		}
 	}
+	// Every row must belong to the stream and follow the one before it: a
+	// damaged index must not silently skip or substitute events.
+	want, first := uint64(from), true
+	check := func(env eventstore.Envelope) error {
+		if env.Stream != stream {
+			return fmt.Errorf("event at position %s is in stream %q, indexed under %q: %w", env.Position, env.Stream, stream, eventstore.ErrCorrupt)
+		}
+		r := uint64(env.Revision)
+		switch {
+		case dir == eventstore.Forward && r != want,
+			dir == eventstore.Backward && !first && r != want,
+			dir == eventstore.Backward && first && r > want:
+			return fmt.Errorf("stream %q: revision %d where %d was expected: %w", stream, r, want, eventstore.ErrCorrupt)
+		}
+		first = false
+		if dir == eventstore.Forward {
+			want = r + 1
+		} else {
+			want = r - 1
+		}
+		return fn(env)
+	}
 	next := int64(from)
 	for {
-		n, last, err := s.scan(ctx, s.db, q, []any{stream, next, pageSize}, fn)
+		n, last, err := s.scan(ctx, s.db, q, []any{stream, next, pageSize}, check)
 		if err != nil {
 			return err
 		}

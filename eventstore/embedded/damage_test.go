@@ -215,4 +215,3 @@ func TestBitFlipsInLastPages(t *testing.T) {
 	}
 	t.Logf("60 flips: %d left every event intact (free space, or caught on use), %d refused or reported", outcomes[true], outcomes[false])
 }
-

@@ -26,7 +26,7 @@ test: ## Unit tests with -race, then the black-box and durability suites
 
 .PHONY: test-kurrent
 test-kurrent: ## Conformance suite against KurrentDB (needs Docker: brings the cluster up)
-	docker compose up -d kurrentdb-1 kurrentdb-2 kurrentdb-3
+	docker compose up -d --wait kurrentdb-1 kurrentdb-2 kurrentdb-3
 	KURRENTDB_URL='esdb://localhost:2113?tls=false' $(GO) test -count=1 ./eventstore/kurrent/...
 
 .PHONY: killloop

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -229,9 +230,22 @@ func (e Event) Validate() error {
 		return errors.Join(ErrInvalidEvent, errors.New("schema version is negative"))
 	case !json.Valid(e.Data):
 		return errors.Join(ErrInvalidEvent, errors.New("event data is not valid JSON"))
+	case !e.RecordedAt.IsZero() && (e.RecordedAt.Before(minRecordedAt) || e.RecordedAt.After(maxRecordedAt)):
+		return errors.Join(ErrInvalidEvent, errors.New("recorded-at lies outside 1678-2262, the range of the canonical encoding"))
+	}
+	for _, s := range []string{e.Type, string(e.Actor.Kind), e.Actor.UserID, e.Actor.OrgID, e.Actor.Name, e.CorrelationID, e.CausationID, e.RequestID} {
+		if !utf8.ValidString(s) {
+			return errors.Join(ErrInvalidEvent, errors.New("envelope text is not valid UTF-8"))
+		}
 	}
 	return nil
 }
+
+// The canonical encoding stores RecordedAt as int64 Unix nanoseconds.
+var (
+	minRecordedAt = time.Unix(0, math.MinInt64).UTC()
+	maxRecordedAt = time.Unix(0, math.MaxInt64).UTC()
+)
 
 // ValidateBatch checks stream and events as Append requires.
 func ValidateBatch(stream string, events []Event) error {

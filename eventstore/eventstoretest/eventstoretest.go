@@ -263,6 +263,9 @@ func testInvalid(t *testing.T, s eventstore.Store) {
 	noType.Type = ""
 	badJSON.Data = json.RawMessage(`{"n":`)
 	dollarType.Type = "$system"
+	badUTF8, farFuture := NewEvent(5), NewEvent(6)
+	badUTF8.Actor.Name = "\xff\xfe"
+	farFuture.RecordedAt = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name   string
 		stream string
@@ -273,6 +276,8 @@ func testInvalid(t *testing.T, s eventstore.Store) {
 		{"no type", stream, []eventstore.Event{noType}},
 		{"data not JSON", stream, []eventstore.Event{good, badJSON}},
 		{"system type", stream, []eventstore.Event{dollarType}},
+		{"envelope text not UTF-8", stream, []eventstore.Event{badUTF8}},
+		{"recorded-at beyond the encoding's range", stream, []eventstore.Event{farFuture}},
 		{"repeated id in batch", stream, []eventstore.Event{good, good}},
 		{"empty stream name", "", []eventstore.Event{good}},
 		{"system stream name", "$all", []eventstore.Event{good}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/tlog"
@@ -62,9 +63,18 @@ func appendString(b []byte, s string) []byte {
 var errCanonical = errors.New("not a canonical envelope")
 
 // DecodeCanonical parses a canonical encoding back into an envelope (without
-// Position). It is the inverse of Canonical and refuses trailing bytes.
+// Position). It is the inverse of Canonical and refuses trailing bytes. The
+// envelope's strings and Data share b's memory: the caller must never change b
+// afterwards.
 func DecodeCanonical(b []byte) (Envelope, error) {
-	d := decoder{b: b}
+	// The text fields are substrings of one string view of b, so decoding
+	// allocates nothing per field (reading the log is the stores' hot path).
+	// b is never changed while the envelope lives, as documented above.
+	var whole string
+	if len(b) > 0 {
+		whole = unsafe.String(&b[0], len(b))
+	}
+	d := decoder{in: b, b: b, s: whole}
 	var env Envelope
 	if v := d.fixed(1); d.err == nil && v[0] != CanonicalVersion {
 		return Envelope{}, fmt.Errorf("%w: version %d", errCanonical, v[0])
@@ -82,7 +92,7 @@ func DecodeCanonical(b []byte) (Envelope, error) {
 	env.CorrelationID = d.string()
 	env.CausationID = d.string()
 	env.RequestID = d.string()
-	env.Data = []byte(d.string())
+	env.Data = d.bytes()
 	if d.err == nil && len(d.b) != 0 {
 		d.err = fmt.Errorf("%w: %d trailing bytes", errCanonical, len(d.b))
 	}
@@ -96,7 +106,9 @@ func DecodeCanonical(b []byte) (Envelope, error) {
 }
 
 type decoder struct {
-	b   []byte
+	in  []byte // all of the input
+	b   []byte // what is left to decode
+	s   string // all of the input, as a string
 	err error
 }
 
@@ -114,16 +126,33 @@ func (d *decoder) fixed(n int) []byte {
 	return v
 }
 
-func (d *decoder) string() string {
+// field returns the offsets in the input of the next length-prefixed field.
+func (d *decoder) field() (from, to int, ok bool) {
 	if d.err != nil {
-		return ""
+		return 0, 0, false
 	}
 	n, k := binary.Uvarint(d.b)
 	if k <= 0 || n > uint64(len(d.b)-k) {
 		d.err = fmt.Errorf("%w: bad length", errCanonical)
+		return 0, 0, false
+	}
+	from = len(d.s) - len(d.b) + k
+	d.b = d.b[k+int(n):]
+	return from, from + int(n), true
+}
+
+func (d *decoder) string() string {
+	from, to, ok := d.field()
+	if !ok {
 		return ""
 	}
-	s := string(d.b[k : k+int(n)])
-	d.b = d.b[k+int(n):]
-	return s
+	return d.s[from:to]
+}
+
+func (d *decoder) bytes() []byte {
+	from, to, ok := d.field()
+	if !ok {
+		return nil
+	}
+	return d.in[from:to:to]
 }

@@ -148,6 +148,14 @@ func evidenceGrounds(s Subject, ev EvidenceItem, g grounds, now time.Time) (list
 	if found, _ := entries(s, ev.Access, now, true); found {
 		return true, true
 	}
+	return evidenceRoleGrounds(s, ev)
+}
+
+// evidenceRoleGrounds reports whether s's role alone lets it list and view
+// item ev: the evidence list scope for the item's class is all, or own and s
+// added it; and the evidence view allows the class. It does not look at the
+// case.
+func evidenceRoleGrounds(s Subject, ev EvidenceItem) (list, view bool) {
 	list = scopePermits(s.Permissions.Evidence.List.For(ev.AccessClass), ev.AddedBy == s.UserID)
 	return list, list && s.Permissions.Evidence.View.For(ev.AccessClass)
 }
@@ -167,6 +175,30 @@ func CanListEvidence(s Subject, c Case, ev EvidenceItem, now time.Time) bool {
 func CanViewEvidence(s Subject, c Case, ev EvidenceItem, now time.Time) bool {
 	_, view := evidenceGrounds(s, ev, caseGrounds(s, c, now), now)
 	return view
+}
+
+// CanActOnEvidence reports whether s may take, on item ev of case c, an
+// action its role permits (removing it, attaching its content, managing its
+// own list): s may view the item and act on the case (CanView, not only
+// through entries of level View), and its access to the item does not come
+// only from entries of level View either: its role alone lists and views the
+// item's class, or an active entry of level Role on the case's list or on
+// the item's own list acts for s. It does not check the action's permission
+// itself (cases.edit, evidence.add, cases.access.manage). ev must be an item
+// of c.
+func CanActOnEvidence(s Subject, c Case, ev EvidenceItem, now time.Time) bool {
+	g := caseGrounds(s, c, now)
+	if _, view := evidenceGrounds(s, ev, g, now); !view || !g.act() {
+		return false
+	}
+	if g.roleEntry {
+		return true
+	}
+	if _, role := entries(s, ev.Access, now, false); role {
+		return true
+	}
+	_, byRole := evidenceRoleGrounds(s, ev)
+	return byRole
 }
 
 // ListableEvidence returns the items of c that s may list, in case order: what
@@ -216,7 +248,8 @@ func CanClassicShare(s Subject, c Case, now time.Time) bool {
 // cases.removeClass for the current one; to unrestricted it needs
 // cases.removeClass for the current one. Like every action it needs to view
 // the case, not only through entries of level View. A change to the class
-// the case already has is not a change and is not permitted here.
+// the case already has is not a change and is not permitted here (Decide
+// accepts it as a no-op from anyone who may act on the case).
 func CanChangeAccessClass(s Subject, c Case, to AccessClass, now time.Time) bool {
 	return c.AccessClass != to && caseGrounds(s, c, now).act() && classPermitted(s.Permissions, c.AccessClass, to)
 }

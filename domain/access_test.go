@@ -208,3 +208,53 @@ func TestAccessListHelpers(t *testing.T) {
 	assert.True(t, domain.UserPrincipal(bob).Valid())
 	assert.Equal(t, domain.Principal{Type: domain.PrincipalGroup, ID: uuid.Nil}, domain.GroupPrincipal(uuid.Nil))
 }
+
+func TestAccessActOnEvidence(t *testing.T) {
+	// Every subject below holds every action; only the paths to the case and
+	// to ev1 (restricted, added by bob) differ.
+	all := domain.AllActions()
+	caseRole := perms(all3, allow3, all...)    // views every case through its role, no evidence
+	noRole := domain.Permissions{Actions: all} // views nothing through its role
+	evidenceRole := withEvidence(caseRole, domain.ListAll, domain.Allow)
+	ownEvidence := withEvidence(caseRole, domain.ListOwn, domain.Allow)
+	listOnly := withEvidence(caseRole, domain.ListAll, domain.Deny)
+	carolP := domain.UserPrincipal(carol)
+	groupP := domain.GroupPrincipal(detectives)
+	base := []domain.Event{created(domain.Unrestricted), added(ev1, domain.Restricted, bob)}
+	with := func(es ...domain.Event) domain.Case { return caseOf(append(base[:2:2], es...)...) }
+	never := time.Time{}
+	tests := []struct {
+		name string
+		c    domain.Case
+		s    domain.Subject
+		want bool
+	}{
+		{"the role views the case and the item", with(), user(carol, orgA, evidenceRole), true},
+		{"the role lists own items and the subject added it", with(), user(bob, orgA, ownEvidence), true},
+		{"the role lists own items, added by someone else", with(), user(carol, orgA, ownEvidence), false},
+		{"the role lists the item but does not view it", with(), user(carol, orgA, listOnly), false},
+		{"view entry on the item's list, role views the case only", with(grantedOn(ev1, entry(carolP, domain.LevelView, never))), user(carol, orgA, caseRole), false},
+		{"view entry on the case's list, role views the case only", with(granted(entry(carolP, domain.LevelView, never))), user(carol, orgA, caseRole), false},
+		{"view entry of a group on the item's list", with(grantedOn(ev1, entry(groupP, domain.LevelView, never))), user(carol, orgA, caseRole, detectives), false},
+		{"role entry on the item's list, role views the case", with(grantedOn(ev1, entry(carolP, domain.LevelRole, never))), user(carol, orgA, caseRole), true},
+		{"role entry of a group on the item's list", with(grantedOn(ev1, entry(groupP, domain.LevelRole, never))), user(carol, orgA, caseRole, detectives), true},
+		{"expired role entry on the item's list", with(grantedOn(ev1, entry(carolP, domain.LevelRole, hours(-1)))), user(carol, orgA, caseRole), false},
+		{"role entry on the case's list only", with(granted(entry(carolP, domain.LevelRole, never))), user(carol, orgA, noRole), true},
+		{"role entry on the item's list, view entry on the case's list, no role",
+			with(granted(entry(carolP, domain.LevelView, never)), grantedOn(ev1, entry(carolP, domain.LevelRole, never))), user(carol, orgA, noRole), false},
+		{"the role views the item but the case only through a view entry",
+			caseOf(created(domain.Confidential), added(ev1, domain.Confidential, bob), granted(entry(carolP, domain.LevelView, never))),
+			user(carol, orgA, withEvidence(noRole, domain.ListAll, domain.Allow)), false},
+		{"a subject of another organization", with(), user(eve, orgB, domain.AdministratorPermissions()), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			item, ok := tt.c.Item(ev1)
+			assert.True(t, ok)
+			assert.Equal(t, tt.want, domain.CanActOnEvidence(tt.s, tt.c, item, t0))
+			if tt.want {
+				assert.True(t, domain.CanViewEvidence(tt.s, tt.c, item, t0), "acting implies viewing")
+			}
+		})
+	}
+}

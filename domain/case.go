@@ -188,6 +188,18 @@ func (c Case) visibleItem(op string, id uuid.UUID, actor Subject, now time.Time)
 	return nil
 }
 
+// actsOnItem returns ErrForbidden unless the actor may act on item id of c
+// (CanActOnEvidence): its access to the item must not come only from
+// entries of level View, which are read-only. Call it after visibleItem and
+// the action's own permission.
+func (c Case) actsOnItem(op string, id uuid.UUID, actor Subject, now time.Time) error {
+	if item, ok := c.Item(id); !ok || !CanActOnEvidence(actor, c, item, now) {
+		return fmt.Errorf("%s: evidence %s: needs the role's evidence list and view for its class, "+
+			"or an entry of level role (level view is read-only): %w", op, id, ErrForbidden)
+	}
+	return nil
+}
+
 func forbidden(op string, id uuid.UUID, needs string) error {
 	return fmt.Errorf("%s %s: needs %s: %w", op, id, needs, ErrForbidden)
 }
@@ -315,8 +327,14 @@ func (c Case) addEvidence(cmd AddEvidence) ([]Event, error) {
 	if _, exists := c.Item(cmd.EvidenceID); exists {
 		return nil, fmt.Errorf("%s %s: %s: %w", op, c.ID, cmd.EvidenceID, ErrEvidenceExists)
 	}
-	return []Event{EvidenceAdded{CaseID: c.ID, EvidenceID: cmd.EvidenceID, Title: title,
-		FolderID: cmd.FolderID, AccessClass: class, AddedBy: cmd.Actor.UserID}}, nil
+	added := EvidenceAdded{CaseID: c.ID, EvidenceID: cmd.EvidenceID, Title: title,
+		FolderID: cmd.FolderID, AccessClass: class, AddedBy: cmd.Actor.UserID}
+	// The one who adds an item must be able to act on it afterwards (register
+	// it and attach its content); otherwise the item would be orphaned.
+	if after := c.Evolve(added); !CanActOnEvidence(cmd.Actor, after, after.Evidence[len(after.Evidence)-1], cmd.Now) {
+		return nil, forbidden(op, c.ID, "evidence.list and evidence.view for "+string(class)+" evidence")
+	}
+	return []Event{added}, nil
 }
 
 func (c Case) removeEvidence(cmd RemoveEvidence) ([]Event, error) {
@@ -329,6 +347,9 @@ func (c Case) removeEvidence(cmd RemoveEvidence) ([]Event, error) {
 	}
 	if !CanEdit(cmd.Actor, c, cmd.Now) {
 		return nil, forbidden(op, c.ID, string(ActionEditCases))
+	}
+	if err := c.actsOnItem(op, cmd.EvidenceID, cmd.Actor, cmd.Now); err != nil {
+		return nil, err
 	}
 	return []Event{EvidenceRemoved{CaseID: c.ID, EvidenceID: cmd.EvidenceID}}, nil
 }

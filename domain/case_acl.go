@@ -19,6 +19,9 @@ func (c Case) changeClass(cmd ChangeAccessClass) ([]Event, error) {
 		return nil, fmt.Errorf("%s %s: %q: %w", op, c.ID, to, ErrInvalidAccessClass)
 	}
 	if to == c.AccessClass {
+		if !caseGrounds(cmd.Actor, c, cmd.Now).act() {
+			return nil, forbidden(op, c.ID, "to view the case other than only through entries of level view")
+		}
 		return nil, nil // already in that class: no new fact
 	}
 	if !CanChangeAccessClass(cmd.Actor, c, to, cmd.Now) {
@@ -79,6 +82,19 @@ func (c Case) manageable(op string, caseID, evidence uuid.UUID, actor Subject, n
 	return nil
 }
 
+// mayManage checks, after manageable and the input, that the actor may
+// change the list: cases.access.manage on the case and, for an item's list,
+// that it may act on the item (Forbidden otherwise).
+func (c Case) mayManage(op string, evidence uuid.UUID, actor Subject, now time.Time) error {
+	if !CanManageAccess(actor, c, now) {
+		return forbidden(op, c.ID, string(ActionManageAccess))
+	}
+	if evidence != uuid.Nil {
+		return c.actsOnItem(op, evidence, actor, now)
+	}
+	return nil
+}
+
 // validExpiry returns ErrExpiryNotInFuture for a set expiry at or before now.
 func validExpiry(expiresAt, now time.Time) error {
 	if !expiresAt.IsZero() && !expiresAt.After(now) {
@@ -112,8 +128,8 @@ func (c Case) grant(cmd GrantAccess) ([]Event, error) {
 		}
 		seen[g.Principal] = true
 	}
-	if !CanManageAccess(cmd.Actor, c, cmd.Now) {
-		return nil, forbidden(op, c.ID, string(ActionManageAccess))
+	if err := c.mayManage(op, cmd.EvidenceID, cmd.Actor, cmd.Now); err != nil {
+		return nil, err
 	}
 	list := c.list(cmd.EvidenceID)
 	granted := InternalAccessGranted{CaseID: c.ID, EvidenceID: cmd.EvidenceID, Entries: []AccessEntry{}}
@@ -145,28 +161,32 @@ func (c Case) modify(cmd ModifyAccess) ([]Event, error) {
 	if err := c.manageable(op, cmd.CaseID, cmd.EvidenceID, cmd.Actor, cmd.Now); err != nil {
 		return nil, err
 	}
+	if cmd.Level.Set && !cmd.Level.Value.Valid() {
+		return nil, fmt.Errorf("%s %s: level %q: %w", op, c.ID, cmd.Level.Value, ErrInvalidAccessLevel)
+	}
+	if cmd.ExpiresAt.Set {
+		if err := validExpiry(cmd.ExpiresAt.Value, cmd.Now); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", op, c.ID, err)
+		}
+	}
+	// The permission before the lookup: who may not manage the list does not
+	// learn who is on it.
+	if err := c.mayManage(op, cmd.EvidenceID, cmd.Actor, cmd.Now); err != nil {
+		return nil, err
+	}
 	old, on := c.list(cmd.EvidenceID).Find(cmd.Principal)
 	if !on {
 		return nil, fmt.Errorf("%s %s: %s %s: %w", op, c.ID, cmd.Principal.Type, cmd.Principal.ID, ErrAccessEntryNotFound)
 	}
 	level, expires := old.Level, old.ExpiresAt
 	if cmd.Level.Set {
-		if !cmd.Level.Value.Valid() {
-			return nil, fmt.Errorf("%s %s: level %q: %w", op, c.ID, cmd.Level.Value, ErrInvalidAccessLevel)
-		}
 		level = cmd.Level.Value
 	}
 	if cmd.ExpiresAt.Set {
-		if err := validExpiry(cmd.ExpiresAt.Value, cmd.Now); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", op, c.ID, err)
-		}
 		expires = time.Time{}
 		if !cmd.ExpiresAt.Value.IsZero() {
 			expires = cmd.ExpiresAt.Value.UTC()
 		}
-	}
-	if !CanManageAccess(cmd.Actor, c, cmd.Now) {
-		return nil, forbidden(op, c.ID, string(ActionManageAccess))
 	}
 	if level == old.Level && expires.Equal(old.ExpiresAt) {
 		return nil, nil
@@ -180,11 +200,12 @@ func (c Case) removeAccess(cmd RemoveAccess) ([]Event, error) {
 	if err := c.manageable(op, cmd.CaseID, cmd.EvidenceID, cmd.Actor, cmd.Now); err != nil {
 		return nil, err
 	}
+	// The permission before the lookup, as in modify.
+	if err := c.mayManage(op, cmd.EvidenceID, cmd.Actor, cmd.Now); err != nil {
+		return nil, err
+	}
 	if _, on := c.list(cmd.EvidenceID).Find(cmd.Principal); !on {
 		return nil, fmt.Errorf("%s %s: %s %s: %w", op, c.ID, cmd.Principal.Type, cmd.Principal.ID, ErrAccessEntryNotFound)
-	}
-	if !CanManageAccess(cmd.Actor, c, cmd.Now) {
-		return nil, forbidden(op, c.ID, string(ActionManageAccess))
 	}
 	return []Event{InternalAccessRemoved{CaseID: c.ID, EvidenceID: cmd.EvidenceID, Principal: cmd.Principal}}, nil
 }

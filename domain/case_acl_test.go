@@ -15,6 +15,14 @@ func TestCaseDecideGrantAccess(t *testing.T) {
 	grantBy := func(p domain.Principal, level domain.AccessLevel, expires time.Time) domain.AccessEntry {
 		return domain.AccessEntry{Principal: p, Level: level, ExpiresAt: expires, GrantedBy: bob, GrantedAt: t0}
 	}
+	// caseManager views every case and manages access, but its role lists
+	// and views no evidence: it reaches ev1 only through the entries given.
+	caseManager := user(carol, orgA, perms(all3, allow3, domain.ActionManageAccess))
+	reached := func(e domain.Event) []domain.Event { return append(base[:2:2], e) }
+	grantBob := []domain.Grant{{Principal: domain.UserPrincipal(bob), PrincipalOrgID: orgA, Level: domain.LevelRole}}
+	carolGrant := func(p domain.Principal, level domain.AccessLevel) domain.AccessEntry {
+		return domain.AccessEntry{Principal: p, Level: level, GrantedBy: carol, GrantedAt: t0}
+	}
 	runDecide(t, []caseTest{
 		{
 			name:  "grant a user and a group, one until removed, one with an expiry",
@@ -51,6 +59,38 @@ func TestCaseDecideGrantAccess(t *testing.T) {
 				{Principal: carolP, PrincipalOrgID: orgA, Level: domain.LevelView},
 			}, Actor: mgr, Now: t0},
 			want: []domain.Event{grantedOn(ev1, grantBy(carolP, domain.LevelView, time.Time{}))},
+		},
+		{
+			name:    "grant on an item's list through an entry of level view on it is read-only",
+			given:   reached(grantedOn(ev1, entry(carolP, domain.LevelView, time.Time{}))),
+			when:    domain.GrantAccess{CaseID: case1, EvidenceID: ev1, Grants: grantBob, Actor: caseManager, Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:  "grant on an item's list to oneself through an entry of level view on it is read-only",
+			given: reached(grantedOn(ev1, entry(carolP, domain.LevelView, time.Time{}))),
+			when: domain.GrantAccess{CaseID: case1, EvidenceID: ev1, Grants: []domain.Grant{
+				{Principal: carolP, PrincipalOrgID: orgA, Level: domain.LevelRole},
+			}, Actor: caseManager, Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "grant on an item's list through an entry of level view on the case's list is read-only",
+			given:   reached(granted(entry(carolP, domain.LevelView, time.Time{}))),
+			when:    domain.GrantAccess{CaseID: case1, EvidenceID: ev1, Grants: grantBob, Actor: caseManager, Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:  "grant on an item's list through an entry of level role on it uses the role",
+			given: reached(grantedOn(ev1, entry(carolP, domain.LevelRole, time.Time{}))),
+			when:  domain.GrantAccess{CaseID: case1, EvidenceID: ev1, Grants: grantBob, Actor: caseManager, Now: t0},
+			want:  []domain.Event{grantedOn(ev1, carolGrant(domain.UserPrincipal(bob), domain.LevelRole))},
+		},
+		{
+			name:  "grant on the case's list needs no access to its items",
+			given: reached(grantedOn(ev1, entry(carolP, domain.LevelView, time.Time{}))),
+			when:  domain.GrantAccess{CaseID: case1, Grants: grantBob, Actor: caseManager, Now: t0},
+			want:  []domain.Event{granted(carolGrant(domain.UserPrincipal(bob), domain.LevelRole))},
 		},
 		{
 			name:  "grant on an item the case does not hold",
@@ -143,7 +183,55 @@ func TestCaseDecideModifyAndRemoveAccess(t *testing.T) {
 		granted(entry(carolP, domain.LevelView, hours(5))),
 		grantedOn(ev1, entry(carolP, domain.LevelView, time.Time{})),
 	}
+	// caseManager views every case and manages access, but its role lists
+	// and views no evidence: carol reaches ev1 only through her view entries.
+	caseManager := user(carol, orgA, perms(all3, allow3, domain.ActionManageAccess))
+	lister := user(carol, orgA, perms(all3, allow3))
 	runDecide(t, []caseTest{
+		{
+			name:  "modify one's own entry of level view on an item's list to role is read-only",
+			given: onList,
+			when: domain.ModifyAccess{CaseID: case1, EvidenceID: ev1, Principal: carolP, Level: domain.Some(domain.LevelRole),
+				Actor: caseManager, Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:  "modify on an item's list through an entry of level view is read-only, entry or not",
+			given: onList,
+			when: domain.ModifyAccess{CaseID: case1, EvidenceID: ev1, Principal: domain.UserPrincipal(alice),
+				Level: domain.Some(domain.LevelRole), Actor: caseManager, Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "remove from an item's list through an entry of level view is read-only",
+			given:   onList,
+			when:    domain.RemoveAccess{CaseID: case1, EvidenceID: ev1, Principal: carolP, Actor: caseManager, Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:  "remove from the case's list needs no access to its items",
+			given: onList,
+			when:  domain.RemoveAccess{CaseID: case1, Principal: carolP, Actor: caseManager, Now: t0},
+			want:  []domain.Event{domain.InternalAccessRemoved{CaseID: case1, Principal: carolP}},
+		},
+		{
+			name:    "modify a principal not on the list without cases.access.manage does not reveal the list",
+			given:   onList,
+			when:    domain.ModifyAccess{CaseID: case1, Principal: domain.UserPrincipal(alice), Level: domain.Some(domain.LevelRole), Actor: lister, Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "remove a principal not on the list without cases.access.manage does not reveal the list",
+			given:   onList,
+			when:    domain.RemoveAccess{CaseID: case1, Principal: domain.UserPrincipal(alice), Actor: lister, Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "modify to an unknown level without cases.access.manage: input before permission",
+			given:   onList,
+			when:    domain.ModifyAccess{CaseID: case1, Principal: domain.UserPrincipal(alice), Level: domain.Some(domain.AccessLevel("owner")), Actor: lister, Now: t0},
+			wantErr: domain.ErrInvalidAccessLevel,
+		},
 		{
 			name:  "modify level",
 			given: onList,

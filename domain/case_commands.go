@@ -68,8 +68,10 @@ type AddEvidence struct {
 	Now         time.Time
 }
 
-// RemoveEvidence removes an evidence item from a case (cases.edit; the actor
-// must be able to view the item).
+// RemoveEvidence removes an evidence item from a case (cases.edit). The
+// actor must be able to view the item (ErrEvidenceNotFound if it may not
+// list it, ErrForbidden if it may list but not view it) and to act on it
+// (CanActOnEvidence: not only through entries of level View).
 type RemoveEvidence struct {
 	CaseID     uuid.UUID
 	EvidenceID uuid.UUID
@@ -77,7 +79,10 @@ type RemoveEvidence struct {
 	Now        time.Time
 }
 
-// ChangeAccessClass sets a case's class (design §4, "Class changes").
+// ChangeAccessClass sets a case's class (design §4, "Class changes"). A
+// change to the class the case already has produces nothing, but still
+// needs the actor to be able to act on the case (CanView, not only through
+// entries of level View).
 type ChangeAccessClass struct {
 	CaseID      uuid.UUID
 	AccessClass AccessClass
@@ -86,8 +91,9 @@ type ChangeAccessClass struct {
 }
 
 // GrantAccess puts principals on the case's access list or, when EvidenceID
-// is set, on that item's own list (cases.access.manage). A principal already
-// on the list has its entry updated instead.
+// is set, on that item's own list (cases.access.manage; for an item's list
+// the actor must also view the item and act on it, see CanActOnEvidence). A
+// principal already on the list has its entry updated instead.
 type GrantAccess struct {
 	CaseID     uuid.UUID
 	EvidenceID uuid.UUID
@@ -97,8 +103,10 @@ type GrantAccess struct {
 }
 
 // ModifyAccess changes a principal's level or expiry on the case's list (or
-// the item's, when EvidenceID is set). ExpiresAt set to the zero time means
-// until removed.
+// the item's, when EvidenceID is set), with what GrantAccess needs. An actor
+// who may not manage the list gets ErrForbidden whether or not the principal
+// is on it; ErrAccessEntryNotFound is for those who may. ExpiresAt set to
+// the zero time means until removed.
 type ModifyAccess struct {
 	CaseID     uuid.UUID
 	EvidenceID uuid.UUID
@@ -109,7 +117,8 @@ type ModifyAccess struct {
 	Now        time.Time
 }
 
-// RemoveAccess takes a principal off the case's list (or the item's).
+// RemoveAccess takes a principal off the case's list (or the item's), with
+// what GrantAccess needs; refusals as for ModifyAccess.
 type RemoveAccess struct {
 	CaseID     uuid.UUID
 	EvidenceID uuid.UUID

@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,9 +241,18 @@ func TestCaseDecideEvidence(t *testing.T) {
 	applier.Evidence.ApplyClass.Confidential = domain.Allow
 	base := []domain.Event{created(domain.Unrestricted), domain.FolderCreated{CaseID: case1, FolderID: folder, Name: "Video"}}
 	restricted := []domain.Event{created(domain.Restricted)}
-	withItem := append(base, added(ev1, domain.Unrestricted, bob))
+	withItem := slices.Clip(append(base, added(ev1, domain.Unrestricted, bob))) // rows append to it
 	// carol can view the case, list restricted evidence but not view it.
 	lister := withEvidence(perms(all3, allow3, domain.ActionEditCases), domain.ListAll, domain.Deny)
+	// editor views every case and may edit, but its role lists and views no
+	// evidence: it reaches ev1 only through the entries given.
+	editor := user(carol, orgA, perms(all3, allow3, domain.ActionEditCases))
+	// entryEditor may edit but its role views no case and no evidence.
+	entryEditor := user(carol, orgA, domain.Permissions{Actions: []domain.Action{domain.ActionEditCases}})
+	carolP := domain.UserPrincipal(carol)
+	ownLister := perms(all3, allow3, domain.ActionEditCases)
+	ownLister.Evidence.List = domain.ListByClass{Unrestricted: domain.ListOwn}
+	ownLister.Evidence.View = domain.AllowByClass{Unrestricted: domain.Allow}
 	runDecide(t, []caseTest{
 		{
 			name:  "add evidence into a folder",
@@ -303,6 +313,15 @@ func TestCaseDecideEvidence(t *testing.T) {
 			wantErr: domain.ErrForbidden,
 		},
 		{
+			// The adder could not list or view the item it adds: it would
+			// be orphaned (no registration, no content), so it is refused.
+			name:  "add evidence the actor could not then see",
+			given: base,
+			when: domain.AddEvidence{CaseID: case1, EvidenceID: ev1, Title: "x", Now: t0,
+				Actor: user(carol, orgA, perms(all3, allow3, domain.ActionAddEvidence))},
+			wantErr: domain.ErrForbidden,
+		},
+		{
 			name:    "add evidence with an id in use",
 			given:   withItem,
 			when:    domain.AddEvidence{CaseID: case1, EvidenceID: ev1, Title: "x", Actor: inv, Now: t0},
@@ -336,6 +355,43 @@ func TestCaseDecideEvidence(t *testing.T) {
 			given:   withItem,
 			when:    domain.RemoveEvidence{CaseID: case1, EvidenceID: ev1, Actor: user(carol, orgA, lister), Now: t0},
 			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "remove evidence through an entry of level view on the item's list is read-only",
+			given:   append(withItem, grantedOn(ev1, entry(carolP, domain.LevelView, time.Time{}))),
+			when:    domain.RemoveEvidence{CaseID: case1, EvidenceID: ev1, Actor: editor, Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "remove evidence through an entry of level view on the case's list is read-only",
+			given:   append(withItem, granted(entry(carolP, domain.LevelView, time.Time{}))),
+			when:    domain.RemoveEvidence{CaseID: case1, EvidenceID: ev1, Actor: editor, Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name: "remove evidence through a view entry on the item's list and the case's role is still read-only",
+			given: append(withItem, granted(entry(carolP, domain.LevelView, time.Time{})),
+				grantedOn(ev1, entry(carolP, domain.LevelView, time.Time{}))),
+			when:    domain.RemoveEvidence{CaseID: case1, EvidenceID: ev1, Actor: entryEditor, Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:  "remove evidence through an entry of level role on the item's list uses the role",
+			given: append(withItem, grantedOn(ev1, entry(carolP, domain.LevelRole, time.Time{}))),
+			when:  domain.RemoveEvidence{CaseID: case1, EvidenceID: ev1, Actor: editor, Now: t0},
+			want:  []domain.Event{domain.EvidenceRemoved{CaseID: case1, EvidenceID: ev1}},
+		},
+		{
+			name:  "remove evidence through an entry of level role on the case's list uses the role",
+			given: append(withItem, granted(entry(carolP, domain.LevelRole, time.Time{}))),
+			when:  domain.RemoveEvidence{CaseID: case1, EvidenceID: ev1, Actor: entryEditor, Now: t0},
+			want:  []domain.Event{domain.EvidenceRemoved{CaseID: case1, EvidenceID: ev1}},
+		},
+		{
+			name:  "remove evidence the actor added, its role listing its own items",
+			given: append(base, added(ev1, domain.Unrestricted, carol)),
+			when:  domain.RemoveEvidence{CaseID: case1, EvidenceID: ev1, Actor: user(carol, orgA, ownLister), Now: t0},
+			want:  []domain.Event{domain.EvidenceRemoved{CaseID: case1, EvidenceID: ev1}},
 		},
 		{
 			name:  "remove evidence without cases.edit",
@@ -444,6 +500,30 @@ func TestCaseDecideAccessClass(t *testing.T) {
 			name:  "to the class the case has is no change",
 			given: unrestricted,
 			when:  domain.ChangeAccessClass{CaseID: case1, AccessClass: domain.Unrestricted, Actor: ch, Now: t0},
+		},
+		{
+			name:  "to the class the case has is no change, needing no class permission",
+			given: unrestricted,
+			when: domain.ChangeAccessClass{CaseID: case1, AccessClass: domain.Unrestricted,
+				Actor: user(bob, orgA, perms(all3, allow3)), Now: t0},
+		},
+		{
+			name:    "to the class the case has, through an entry of level view only",
+			given:   unrestricted,
+			when:    domain.ChangeAccessClass{CaseID: case1, AccessClass: domain.Unrestricted, Actor: user(carol, orgA, entryOnly), Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "to the class the case has, listed but not viewable",
+			given:   unrestricted,
+			when:    domain.ChangeAccessClass{CaseID: case1, AccessClass: domain.Unrestricted, Actor: user(bob, orgA, perms(all3, deny3)), Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "to the class the case has, not listable",
+			given:   unrestricted,
+			when:    domain.ChangeAccessClass{CaseID: case1, AccessClass: domain.Unrestricted, Actor: user(bob, orgA, perms(none3, deny3)), Now: t0},
+			wantErr: domain.ErrCaseNotFound,
 		},
 		{
 			name:    "to an unknown class",

@@ -80,6 +80,8 @@ var eventTable = map[string]func([]byte) (Event, error){
 	"InternalAccessExpired":   decode[InternalAccessExpired],
 	"EvidenceRegistered":      decode[EvidenceRegistered],
 	"EvidenceContentAttached": decode[EvidenceContentAttached],
+	"AccessDenied":            decode[AccessDenied],
+	"RequestRecorded":         decode[RequestRecorded],
 }
 
 func decode[E Event](data []byte) (Event, error) {

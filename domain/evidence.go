@@ -61,7 +61,8 @@ func (e Evidence) register(cmd RegisterEvidence) ([]Event, error) {
 	if err := c.visible(op, c.ID, cmd.Actor, cmd.Now); err != nil {
 		return nil, err
 	}
-	if _, ok := c.Item(cmd.EvidenceID); !ok {
+	item, ok := c.Item(cmd.EvidenceID)
+	if !ok || !CanListEvidence(cmd.Actor, c, item, cmd.Now) {
 		return nil, fmt.Errorf("%s %s: %w", op, cmd.EvidenceID, ErrEvidenceNotFound)
 	}
 	declared, err := content(cmd.MediaType, cmd.SHA256, cmd.SizeBytes, false)
@@ -70,6 +71,9 @@ func (e Evidence) register(cmd RegisterEvidence) ([]Event, error) {
 	}
 	if !CanAddEvidence(cmd.Actor, c, cmd.Now) {
 		return nil, forbidden(op, cmd.EvidenceID, string(ActionAddEvidence))
+	}
+	if item.AddedBy != cmd.Actor.UserID {
+		return nil, forbidden(op, cmd.EvidenceID, "to be the user who added it")
 	}
 	if e.ID != uuid.Nil {
 		if e.CaseID == c.ID {
@@ -99,6 +103,9 @@ func (e Evidence) attach(cmd AttachContent) ([]Event, error) {
 	}
 	if !CanAddEvidence(cmd.Actor, c, cmd.Now) {
 		return nil, forbidden(op, e.ID, string(ActionAddEvidence))
+	}
+	if err := c.actsOnItem(op, e.ID, cmd.Actor, cmd.Now); err != nil {
+		return nil, err
 	}
 	if e.Attached() {
 		return nil, fmt.Errorf("%s %s: %w", op, e.ID, ErrContentAlreadyAttached)

@@ -8,7 +8,9 @@ import (
 
 // RegisterEvidence opens evidence-<EvidenceID> for an item the case already
 // holds: the api issues it after AddEvidence succeeded on the case, with the
-// case's state after that append. It needs evidence.add on the case. Issued
+// case's state after that append, by the same actor. The actor must be able
+// to list the item (ErrEvidenceNotFound otherwise), hold evidence.add on the
+// case and be the user who added the item (ErrForbidden otherwise). Issued
 // again for the same item and case, it does nothing, so a retry after a
 // partial failure is safe.
 type RegisterEvidence struct {
@@ -24,8 +26,9 @@ type RegisterEvidence struct {
 }
 
 // AttachContent records the item's stored content, once. The actor must be
-// able to view the item and add evidence to its case (Case is the case's
-// state). Declared digest and size, if any, must match.
+// able to view the item, add evidence to its case and act on the item
+// (CanActOnEvidence: not only through entries of level View). Case is the
+// case's state. Declared digest and size, if any, must match.
 type AttachContent struct {
 	EvidenceID uuid.UUID
 	Case       Case

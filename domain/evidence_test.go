@@ -3,6 +3,7 @@ package domain_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -18,6 +19,17 @@ func TestEvidenceDecide(t *testing.T) {
 	registered := domain.EvidenceRegistered{EvidenceID: ev1, CaseID: case1, OrgID: orgA, MediaType: "video/mp4", SHA256: sha, SizeBytes: 1024}
 	bare := domain.EvidenceRegistered{EvidenceID: ev1, CaseID: case1, OrgID: orgA}
 	attached := domain.EvidenceContentAttached{EvidenceID: ev1, SHA256: sha, SizeBytes: 1024, MediaType: "video/mp4"}
+	// seesAll views every case and every item; with evidence.add it may add.
+	seesAll := withEvidence(perms(all3, allow3), domain.ListAll, domain.Allow)
+	adder := withEvidence(perms(all3, allow3, domain.ActionAddEvidence), domain.ListAll, domain.Allow)
+	// caseOnly views every case and may add evidence, but its role lists and
+	// views no evidence: it reaches ev1 only through the entry given.
+	caseOnly := user(carol, orgA, perms(all3, allow3, domain.ActionAddEvidence))
+	reachedBy := func(e domain.Event) domain.Case { return withItem.Evolve(e) }
+	carolP := domain.UserPrincipal(carol)
+	attach := func(c domain.Case, actor domain.Subject) domain.AttachContent {
+		return domain.AttachContent{EvidenceID: ev1, Case: c, SHA256: sha, SizeBytes: 1024, MediaType: "video/mp4", Actor: actor, Now: t0}
+	}
 	runDecide(t, []decideTest[domain.Evidence]{
 		{
 			name: "register evidence with declared content",
@@ -73,8 +85,23 @@ func TestEvidenceDecide(t *testing.T) {
 		},
 		{
 			name:    "register evidence without evidence.add",
-			when:    domain.RegisterEvidence{EvidenceID: ev1, Case: withItem, Actor: user(carol, orgA, perms(all3, allow3)), Now: t0},
+			when:    domain.RegisterEvidence{EvidenceID: ev1, Case: withItem, Actor: user(bob, orgA, seesAll), Now: t0},
 			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "register evidence added by another user",
+			when:    domain.RegisterEvidence{EvidenceID: ev1, Case: withItem, Actor: user(carol, orgA, adder), Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "register evidence the actor may not list",
+			when:    domain.RegisterEvidence{EvidenceID: ev1, Case: withItem, Actor: user(bob, orgA, perms(all3, allow3, domain.ActionAddEvidence)), Now: t0},
+			wantErr: domain.ErrEvidenceNotFound,
+		},
+		{
+			name:    "register evidence the actor may not list, malformed input is still not found",
+			when:    domain.RegisterEvidence{EvidenceID: ev1, Case: withItem, SHA256: "abc", Actor: user(bob, orgA, perms(all3, allow3, domain.ActionAddEvidence)), Now: t0},
+			wantErr: domain.ErrEvidenceNotFound,
 		},
 		{
 			name:  "attach content matching what was declared",
@@ -140,6 +167,30 @@ func TestEvidenceDecide(t *testing.T) {
 			name:    "attach content without evidence.add",
 			given:   []domain.Event{registered},
 			when:    domain.AttachContent{EvidenceID: ev1, Case: withItem, SHA256: sha, SizeBytes: 1024, MediaType: "video/mp4", Actor: user(carol, orgA, withEvidence(perms(all3, allow3), domain.ListAll, domain.Allow)), Now: t0},
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "attach content through an entry of level view on the item's list is read-only",
+			given:   []domain.Event{registered},
+			when:    attach(reachedBy(grantedOn(ev1, entry(carolP, domain.LevelView, time.Time{}))), caseOnly),
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:    "attach content through an entry of level view on the case's list is read-only",
+			given:   []domain.Event{registered},
+			when:    attach(reachedBy(granted(entry(carolP, domain.LevelView, time.Time{}))), caseOnly),
+			wantErr: domain.ErrForbidden,
+		},
+		{
+			name:  "attach content through an entry of level role on the item's list uses the role",
+			given: []domain.Event{registered},
+			when:  attach(reachedBy(grantedOn(ev1, entry(carolP, domain.LevelRole, time.Time{}))), caseOnly),
+			want:  []domain.Event{attached},
+		},
+		{
+			name:    "attach content the actor may list but not view",
+			given:   []domain.Event{registered},
+			when:    attach(withItem, user(carol, orgA, withEvidence(perms(all3, allow3, domain.ActionAddEvidence), domain.ListAll, domain.Deny))),
 			wantErr: domain.ErrForbidden,
 		},
 		{

@@ -59,6 +59,10 @@ func eventSamples() []domain.Event {
 		domain.EvidenceRegistered{EvidenceID: ev1, CaseID: case1, OrgID: orgA, MediaType: "video/mp4",
 			SHA256: strings.Repeat("ab", 32), SizeBytes: 1048576},
 		domain.EvidenceContentAttached{EvidenceID: ev1, SHA256: strings.Repeat("ab", 32), SizeBytes: 1048576, MediaType: "video/mp4"},
+		domain.AccessDenied{OrgID: orgA, Method: "GET", Route: "/v1/cases/:id", TargetType: "case", TargetID: case1.String(),
+			Status: 404, Reason: "not listable", Suppressed: 3},
+		domain.RequestRecorded{KeyHash: strings.Repeat("cd", 32), BodyHash: strings.Repeat("ef", 32), Status: 201,
+			Response: []byte(`{"id":"` + case1.String() + `"}`)},
 	}
 }
 

@@ -66,15 +66,52 @@ func listOwn(t *testing.T, c domain.AccessClass) {
 }
 
 // viewProhibited proves a row "View <c> Case | Prohibited | No Case | NA |
-// Can view case if on the access list".
+// Can view case if on the access list". Through Decide, "No Case" is a
+// refusal of every command on it: 403 for a user whose role lists the case
+// (it may know it exists), 404 for one whose role does not list it either;
+// the access-list member (level Role) acts with its role.
 func viewProhibited(t *testing.T, c domain.AccessClass) {
 	t.Helper()
-	p := perms(all3, classAllows(c, domain.Deny))
+	actions := []domain.Action{domain.ActionEditCases, domain.ActionAddEvidence, domain.ActionManageAccess}
+	p := perms(all3, classAllows(c, domain.Deny), actions...)
 	kase := seedCase(c)
 	assert.True(t, domain.CanList(user(bob, orgA, p), kase, t0), "listing is a separate permission")
 	assert.False(t, domain.CanView(user(bob, orgA, p), kase, t0), "role-based: no case, not even the owner")
 	assert.False(t, domain.CanView(user(id("dave"), orgA, p), kase, t0), "role-based: no case")
 	assert.True(t, domain.CanView(user(carol, orgA, p), kase, t0), "access-list member: can view")
+
+	unlisted := perms(classScopes(c, domain.ListNone), classAllows(c, domain.Deny), actions...)
+	commands := map[string]func(domain.Subject) domain.Command{
+		"edit": func(s domain.Subject) domain.Command {
+			return domain.EditCase{CaseID: case1, Title: domain.Some("Renamed"), Actor: s, Now: t0}
+		},
+		"create folder": func(s domain.Subject) domain.Command {
+			return domain.CreateFolder{CaseID: case1, FolderID: folder, Name: "Video", Actor: s, Now: t0}
+		},
+		"add evidence": func(s domain.Subject) domain.Command {
+			return domain.AddEvidence{CaseID: case1, EvidenceID: ev1, Title: "Doorbell video", Actor: s, Now: t0}
+		},
+		"grant access": func(s domain.Subject) domain.Command {
+			return domain.GrantAccess{CaseID: case1, Grants: []domain.Grant{{Principal: domain.UserPrincipal(alice),
+				PrincipalOrgID: orgA, Level: domain.LevelView}}, Actor: s, Now: t0}
+		},
+		"remove access": func(s domain.Subject) domain.Command {
+			return domain.RemoveAccess{CaseID: case1, Principal: domain.UserPrincipal(carol), Actor: s, Now: t0}
+		},
+		"keep its class": func(s domain.Subject) domain.Command {
+			return domain.ChangeAccessClass{CaseID: case1, AccessClass: c, Actor: s, Now: t0}
+		},
+	}
+	for name, cmd := range commands {
+		_, err := kase.Decide(cmd(user(bob, orgA, p)))
+		require.ErrorIs(t, err, domain.ErrForbidden, "%s: the owner lists it but may not view it: 403", name)
+		_, err = kase.Decide(cmd(user(id("dave"), orgA, p)))
+		require.ErrorIs(t, err, domain.ErrForbidden, "%s: listed but not viewable: 403", name)
+		_, err = kase.Decide(cmd(user(bob, orgA, unlisted)))
+		require.ErrorIs(t, err, domain.ErrCaseNotFound, "%s: neither listed nor viewable: 404", name)
+		_, err = kase.Decide(cmd(user(carol, orgA, p)))
+		require.NoError(t, err, "%s: the access-list member acts with its role", name)
+	}
 }
 
 // applyProhibited proves a row "Apply Access Class - <c> | Prohibited |

@@ -54,9 +54,10 @@ type Options struct {
 	// TailCheck is how many of the last events Open verifies (default 4096).
 	TailCheck int
 
-	// noSync turns synchronous off: only the fsync-removal demonstration of
-	// the power-loss test sets it (export_test.go). Never in production.
-	noSync bool
+	// syncMode, when set, breaks durability on purpose: "off" (no fsync) or
+	// "late" (fsync only at checkpoints, after the acknowledgement). Only the
+	// power-loss suite's demonstration sets it (export_test.go).
+	syncMode string
 }
 
 // Store is the embedded event store. Open it with Open; it is safe for
@@ -141,7 +142,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.TailCheck <= 0 {
 		opts.TailCheck = 4096
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := mkdirDurable(dir); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	lock, err := lockDir(dir)
@@ -189,6 +190,34 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
+// mkdirDurable creates dir and its missing parents, and fsyncs the parent of
+// every directory it created, so that a power cut cannot take the new data
+// directory's name away with the events acknowledged inside it.
+func mkdirDurable(dir string) error {
+	dir = filepath.Clean(dir)
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !os.IsNotExist(err) {
+			return err
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := syncDir(filepath.Dir(missing[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -203,8 +232,11 @@ func syncDir(dir string) error {
 
 func (s *Store) dsn() string {
 	sync := "FULL"
-	if s.opts.noSync {
+	switch s.opts.syncMode {
+	case "off":
 		sync = "OFF"
+	case "late":
+		sync = "NORMAL"
 	}
 	return "file:" + filepath.Join(s.dir, DBFile) +
 		"?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")" +

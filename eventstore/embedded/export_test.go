@@ -1,6 +1,8 @@
 package embedded
 
-// UnsafeNoSyncOptions returns options that turn SQLite's fsync off. Only the
-// power-loss suite's fsync-removal demonstration uses it, to show that the
-// suite detects a store that acknowledges before its data is durable.
-func UnsafeNoSyncOptions() Options { return Options{noSync: true} }
+// UnsafeSyncOptions returns options that break durability on purpose, for the
+// power-loss suite's demonstration that it detects a store which acknowledges
+// before its data is durable: "off" removes the fsync (SQLite synchronous=OFF),
+// "late" moves it after the acknowledgement (synchronous=NORMAL: in WAL mode
+// the WAL is fsynced only at checkpoints, after the commits were answered).
+func UnsafeSyncOptions(mode string) Options { return Options{syncMode: mode} }

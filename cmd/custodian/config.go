@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -12,8 +14,13 @@ type Config struct {
 	DataDir         string
 	Store           string
 	KurrentURL      string
+	JWTSecret       string
+	OIDCIssuer      string
+	OIDCAudience    string
+	Operators       []string
 	Demo            bool
 	ShutdownTimeout time.Duration
+	LogLevel        string
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -23,19 +30,40 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
+// commonFlags registers the flags every data-touching subcommand shares.
+func commonFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) {
+	fs.StringVar(&cfg.DataDir, "data-dir", envOr(getenv, "CUSTODIAN_DATA_DIR", "./data"), "data directory of the embedded store and of the generated token secret (CUSTODIAN_DATA_DIR)")
+	fs.StringVar(&cfg.JWTSecret, "jwt-secret", getenv("CUSTODIAN_JWT_SECRET"), "HS256 secret for tokens (CUSTODIAN_JWT_SECRET); generated in the data dir when empty and no OIDC issuer is set")
+}
+
 // parseServeFlags reads serve's flags from args over defaults from getenv.
-func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+func parseServeFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	var cfg Config
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	commonFlags(fs, &cfg, getenv)
 	fs.StringVar(&cfg.Addr, "addr", envOr(getenv, "CUSTODIAN_ADDR", "127.0.0.1:8080"), "listen address (CUSTODIAN_ADDR)")
-	fs.StringVar(&cfg.DataDir, "data-dir", envOr(getenv, "CUSTODIAN_DATA_DIR", "./data"), "data directory of the embedded store (CUSTODIAN_DATA_DIR)")
 	fs.StringVar(&cfg.Store, "store", envOr(getenv, "CUSTODIAN_STORE", "embedded"), "event store: embedded or kurrentdb (CUSTODIAN_STORE)")
 	fs.StringVar(&cfg.KurrentURL, "kurrentdb-url", getenv("KURRENTDB_URL"), "KurrentDB connection string, esdb://… (KURRENTDB_URL)")
-	fs.BoolVar(&cfg.Demo, "demo", false, "load the demo data set and print tokens")
+	fs.StringVar(&cfg.OIDCIssuer, "oidc-issuer", getenv("CUSTODIAN_OIDC_ISSUER"), "OIDC issuer whose keys verify tokens (CUSTODIAN_OIDC_ISSUER)")
+	fs.StringVar(&cfg.OIDCAudience, "oidc-audience", getenv("CUSTODIAN_OIDC_AUDIENCE"), "expected token audience (CUSTODIAN_OIDC_AUDIENCE)")
+	ops := fs.String("operators", envOr(getenv, "CUSTODIAN_OPERATORS", "operator"), "comma-separated token subjects that are operators (CUSTODIAN_OPERATORS)")
+	fs.BoolVar(&cfg.Demo, "demo", name == "demo", "load the demo data set and print tokens")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish on SIGTERM")
+	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "CUSTODIAN_LOG_LEVEL", "info"), "debug, info, warn or error (CUSTODIAN_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, errors.New(name + ": unexpected arguments: " + strings.Join(fs.Args(), " "))
+	}
+	for _, op := range strings.Split(*ops, ",") {
+		if op = strings.TrimSpace(op); op != "" {
+			cfg.Operators = append(cfg.Operators, op)
+		}
+	}
+	if cfg.Demo && cfg.OIDCIssuer != "" {
+		return Config{}, errors.New(name + ": the demo prints HS256 tokens and cannot run with an OIDC issuer")
 	}
 	return cfg, nil
 }

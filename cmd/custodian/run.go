@@ -13,7 +13,9 @@ import (
 const usage = `usage: custodian <command> [flags]
 
 commands:
-  serve    serve the HTTP API on the configured store
+  serve    serve the HTTP API on the configured store (--demo loads demo data)
+  demo     serve with the demo data set, printing a token per user
+  token    print a bearer token: --user ID | --operator
 `
 
 // errUsage is returned for a command line that names no known command.
@@ -28,8 +30,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errUsage
 	}
 	switch args[0] {
-	case "serve":
-		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "serve", "demo":
+		return serve(ctx, args[0], args[1:], getenv, stdout, stderr)
+	case "token":
+		return token(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// validator is implemented by request bodies that check their own fields
+// after decoding.
+type validator interface {
+	Valid() []FieldError
+}
+
+// decode reads the request body into dst with the one strict decoder of the
+// api: unknown fields, wrong types, malformed JSON, trailing data and a
+// missing body are 400s naming the field; a body over the route's limit is a
+// 413. It then runs dst's Valid, if it has one. It returns the raw body too,
+// for the idempotency check.
+func decode(c echo.Context, dst any) ([]byte, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", mb.Limit))
+		}
+		return nil, invalid("", "could not read the body")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, invalid("", "a JSON body is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return nil, decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, invalid("", "unexpected data after the JSON value")
+	}
+	if v, ok := dst.(validator); ok {
+		if fields := v.Valid(); len(fields) > 0 {
+			return nil, &inputError{fields: fields}
+		}
+	}
+	return body, nil
+}
+
+// decodeError turns encoding/json's errors into field errors.
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var fe *FieldError
+	switch {
+	case errors.As(err, &syn):
+		return invalid("", fmt.Sprintf("malformed JSON at byte %d", syn.Offset))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalid("", "malformed JSON: unexpected end")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return invalid(field, "must be "+jsonKind(typ.Type.Kind().String()))
+	case errors.As(err, &fe):
+		return &inputError{fields: []FieldError{*fe}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return invalid(name, "unknown field")
+	}
+	return invalid("", "malformed JSON")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	case "int", "int64", "int32", "uint", "uint64", "uint32", "float64", "float32":
+		return "a number"
+	}
+	return "of another type"
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Nullable is a JSON field that distinguishes absent, null and a value.
+type Nullable[T any] struct {
+	Set   bool // present in the body (null or a value)
+	Null  bool
+	Value T
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *Nullable[T]) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &n.Value)
+}

@@ -1,0 +1,239 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/custodian/custodian/domain"
+	"github.com/custodian/custodian/eventstore"
+)
+
+// maxAttempts bounds the retries of a command whose stream changed between
+// read and append; then the request answers 409.
+const maxAttempts = 5
+
+// idNamespace seeds the deterministic ids derived from Idempotency-Keys.
+var idNamespace = uuid.MustParse("6f1c0a51-6a0e-4d4b-9d55-2b7c2f1f8a3e")
+
+// request is one HTTP request's command context: who, when, and the
+// idempotency key that makes its ids deterministic.
+type request struct {
+	caller    Caller
+	now       time.Time
+	requestID string
+	// keyHash is the hex SHA-256 of the caller and its Idempotency-Key, or "".
+	keyHash  string
+	bodyHash string
+	ids      int
+}
+
+// newID returns the id of a new aggregate: UUIDv7, or derived from the
+// idempotency key so that a retry creates the same aggregate.
+func (r *request) newID() uuid.UUID {
+	r.ids++
+	if r.keyHash != "" {
+		return uuid.NewSHA1(idNamespace, []byte(r.keyHash+"/id/"+strconv.Itoa(r.ids)))
+	}
+	return uuid.Must(uuid.NewV7())
+}
+
+// eventID is the id of the i-th event this request appends to stream.
+func (r *request) eventID(stream string, i int) uuid.UUID {
+	if r.keyHash != "" {
+		return uuid.NewSHA1(idNamespace, []byte(r.keyHash+"/event/"+stream+"/"+strconv.Itoa(i)))
+	}
+	return uuid.Must(uuid.NewV7())
+}
+
+func (r *request) actor() eventstore.Actor {
+	if r.caller.Operator {
+		return eventstore.Actor{Kind: eventstore.ActorOperator, UserID: r.caller.TokenSubject, Name: r.caller.TokenSubject}
+	}
+	return eventstore.Actor{Kind: eventstore.ActorUser, UserID: r.caller.User.ID.String(), OrgID: r.caller.User.OrgID.String(), Name: r.caller.User.Name}
+}
+
+// result is what a command did.
+type result[S any] struct {
+	State    S
+	Position eventstore.Position
+	// Existed says whether the stream had events before the command: a
+	// NotFound refusal of an existing aggregate hides it from the caller.
+	Existed bool
+	// Status and Body are the answer, when the step ends the request.
+	Status int
+	Body   any
+}
+
+// step is one command of a request against one stream. decide turns the
+// current state into events. respond, on the step that ends the request,
+// builds the answer from the state after the events; with an Idempotency-Key
+// the answer is recorded in the same append (domain.RequestRecorded).
+type step[S domain.State[S]] struct {
+	stream  string
+	decide  func(S) ([]domain.Event, error)
+	respond func(S) (int, any)
+}
+
+// execute loads the stream, decides, and appends with the revision it read,
+// retrying a few times when the stream moved meanwhile.
+func execute[S domain.State[S]](ctx context.Context, s *server, r *request, st step[S]) (result[S], error) {
+	var res result[S]
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		state, rev, exists, done, err := load[S](ctx, s.store, st.stream, r.eventID(st.stream, 0), r.keyHash != "")
+		if err != nil {
+			return res, err
+		}
+		res.State, res.Existed = state, exists
+		if done.found {
+			// This request's events are already stored: a retry after a
+			// crash between two steps. Answer from the current state.
+			res.Position = done.position
+			if st.respond != nil {
+				res.Status, res.Body = st.respond(state)
+			}
+			return res, nil
+		}
+		evs, err := st.decide(state)
+		if err != nil {
+			return res, err
+		}
+		next := state
+		for _, e := range evs {
+			next = next.Evolve(e)
+		}
+		if st.respond != nil {
+			res.Status, res.Body = st.respond(next)
+		}
+		if len(evs) == 0 && (r.keyHash == "" || st.respond == nil) {
+			// Nothing to do: answer with the stream's current position.
+			res.Position = done.position
+			return res, nil
+		}
+		batch := make([]eventstore.Event, 0, len(evs)+1)
+		for i, e := range evs {
+			data, err := json.Marshal(e)
+			if err != nil {
+				return res, fmt.Errorf("encode %s: %w", e.EventType(), err)
+			}
+			batch = append(batch, s.envelope(r, st.stream, i, e.EventType(), data))
+		}
+		if r.keyHash != "" && st.respond != nil {
+			body, err := json.Marshal(res.Body)
+			if err != nil {
+				return res, err
+			}
+			rec := domain.RequestRecorded{KeyHash: r.keyHash, BodyHash: r.bodyHash, Status: res.Status, Response: body}
+			data, _ := json.Marshal(rec)
+			batch = append(batch, s.envelope(r, st.stream, len(evs), rec.EventType(), data))
+		}
+		expected := eventstore.NoStream
+		if exists {
+			expected = eventstore.Exact(rev)
+		}
+		ar, err := s.store.Append(ctx, st.stream, expected, batch...)
+		if errors.Is(err, eventstore.ErrWrongRevision) {
+			continue
+		}
+		if err != nil {
+			return res, fmt.Errorf("append %s: %w", st.stream, err)
+		}
+		s.acked(ar.Position)
+		res.State, res.Position = next, ar.Position
+		return res, nil
+	}
+	return res, fmt.Errorf("%s kept changing: %w", st.stream, eventstore.ErrWrongRevision)
+}
+
+// doneMark says whether a stream already holds a request's first event, and
+// the stream's last position, to answer with when there is nothing to append.
+type doneMark struct {
+	found    bool
+	position eventstore.Position
+}
+
+// load folds a stream into its state and returns its last revision, whether
+// it exists, its last position, and — for idempotent requests — whether
+// firstID is in it.
+func load[S domain.State[S]](ctx context.Context, store eventstore.Store, stream string, firstID uuid.UUID, checkDone bool) (S, eventstore.Revision, bool, doneMark, error) {
+	var state S
+	var rev eventstore.Revision
+	var exists bool
+	var mark doneMark
+	err := store.ReadStream(ctx, stream, eventstore.Forward, 0, func(env eventstore.Envelope) error {
+		e, err := domain.DecodeEvent(env.Type, env.Data)
+		if err != nil {
+			return fmt.Errorf("%s revision %d: %w", stream, env.Revision, err)
+		}
+		state = state.Evolve(e)
+		rev, exists, mark.position = env.Revision, true, env.Position
+		mark.found = mark.found || checkDone && env.ID == firstID
+		return nil
+	})
+	return state, rev, exists, mark, err
+}
+
+// envelope builds the i-th event of this request's append to stream.
+func (s *server) envelope(r *request, stream string, i int, typ string, data []byte) eventstore.Event {
+	return eventstore.Event{
+		ID:            r.eventID(stream, i),
+		Type:          typ,
+		SchemaVersion: 1,
+		RecordedAt:    r.now,
+		Actor:         r.actor(),
+		CorrelationID: r.requestID,
+		RequestID:     r.requestID,
+		Data:          data,
+	}
+}
+
+// hide turns a NotFound refusal of something that exists into a recorded
+// refused attempt (design §6); the answer stays a plain 404.
+func hide(err error, exists bool, targetType string, id uuid.UUID) error {
+	if exists && domain.KindOf(err) == domain.NotFound {
+		return &hidden{err: err, targetType: targetType, targetID: id.String()}
+	}
+	return err
+}
+
+// hashKey returns the hex SHA-256 of its parts joined by NUL bytes.
+func hashKey(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// reply writes a command's answer: body as a JSON object with the position
+// added, and the Custodian-Position header.
+func reply(c echo.Context, status int, body any, pos eventstore.Position) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	return replyRaw(c, status, b, pos)
+}
+
+// replyRaw writes an already encoded JSON object with the position added.
+func replyRaw(c echo.Context, status int, b []byte, pos eventstore.Position) error {
+	c.Response().Header().Set("Custodian-Position", pos.String())
+	obj := map[string]json.RawMessage{}
+	if len(b) > 0 && b[0] == '{' {
+		if err := json.Unmarshal(b, &obj); err != nil {
+			return err
+		}
+	}
+	p, _ := json.Marshal(pos.String())
+	obj["position"] = p
+	return c.JSON(status, obj)
+}

@@ -1,0 +1,125 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/custodian/custodian/projections"
+)
+
+const requestKey = "custodian.request"
+
+// authenticate verifies the bearer token, waits for the read models to be
+// consistent with this process's acknowledged writes (so that a revoked
+// grant is never honoured), resolves the caller, and answers a retried
+// Idempotency-Key request with its recorded answer.
+func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		raw, ok := bearer(c.Request())
+		if !ok {
+			return errUnauthenticated
+		}
+		sub, err := s.auth.verify(c.Request().Context(), raw)
+		if err != nil {
+			return err
+		}
+		if err := s.consistent(c); err != nil {
+			return err
+		}
+		r := &request{caller: Caller{TokenSubject: sub}, now: s.now().UTC(),
+			requestID: c.Response().Header().Get(echo.HeaderXRequestID)}
+		if s.auth.IsOperator(sub) {
+			r.caller.Operator = true
+		} else {
+			found := false
+			err := projections.View(s.runner, projections.DirectoryName, func(d *projections.Directory) error {
+				u, ok := d.UserBySubject(sub)
+				if !ok || !u.Active {
+					return nil
+				}
+				r.caller.User, found = u, true
+				r.caller.Subject, _ = d.Subject(u.ID)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if !found {
+				return errUnauthenticated
+			}
+		}
+		c.Set(requestKey, r)
+		if key := c.Request().Header.Get("Idempotency-Key"); key != "" && c.Request().Method != http.MethodGet {
+			return s.idempotent(c, r, key, next)
+		}
+		return next(c)
+	}
+}
+
+// idempotent answers a retried request with the answer recorded for its key
+// (the same key with another body is a 422), or runs it with ids derived
+// from the key.
+func (s *server) idempotent(c echo.Context, r *request, key string, next echo.HandlerFunc) error {
+	if len(key) > 255 {
+		return invalid("Idempotency-Key", "at most 255 characters")
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "body over the limit")
+		}
+		return invalid("", "could not read the body")
+	}
+	c.Request().Body = io.NopCloser(bytes.NewReader(body))
+	r.keyHash = hashKey(r.caller.TokenSubject, key)
+	r.bodyHash = hashKey(c.Request().Method, c.Path(), c.Request().URL.RawQuery, string(body))
+	var rec projections.RecordedRequest
+	var found bool
+	err = projections.View(s.runner, projections.RequestsName, func(q *projections.Requests) error {
+		rec, found = q.Lookup(r.keyHash)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return next(c)
+	}
+	if rec.BodyHash != r.bodyHash {
+		return errIdempotencyBody
+	}
+	return replyRaw(c, rec.Status, rec.Response, rec.Position)
+}
+
+// operatorOnly refuses callers that are not operators.
+func (s *server) operatorOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !req(c).caller.Operator {
+			return errOperatorOnly
+		}
+		return next(c)
+	}
+}
+
+// req returns the request context authenticate set.
+func req(c echo.Context) *request {
+	r, _ := c.Get(requestKey).(*request)
+	if r == nil {
+		return &request{}
+	}
+	return r
+}
+
+// userCaller returns the request of a user (not an operator) or a 403.
+func userCaller(c echo.Context) (*request, error) {
+	r := req(c)
+	if r.caller.Operator {
+		return nil, errNotAUser
+	}
+	return r, nil
+}

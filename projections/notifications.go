@@ -1,0 +1,197 @@
+package projections
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/custodian/custodian/domain"
+	"github.com/custodian/custodian/eventstore"
+)
+
+// NotificationsName is the name of the Notifications projection.
+const NotificationsName = "notifications"
+
+// Notification kinds.
+const (
+	KindAccessGranted      = "access-granted"
+	KindAccessModified     = "access-modified"
+	KindAccessRemoved      = "access-removed"
+	KindAccessExpired      = "access-expired"
+	KindClassApplied       = "class-applied"
+	KindRestrictionRemoved = "restriction-removed"
+)
+
+// Notification tells a user that its access to a case, or to one evidence
+// item of it, changed.
+type Notification struct {
+	// ID is derived from the event and the user: the same in every rebuild.
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	// CaseID is the case; EvidenceID the item whose own list changed, or
+	// uuid.Nil for the case's list and for class changes.
+	CaseID     uuid.UUID `json:"caseId"`
+	EvidenceID uuid.UUID `json:"evidenceId,omitzero"`
+	// At is when the event was recorded.
+	At time.Time `json:"at"`
+	// Principal is the entry the notification is about: the user itself,
+	// or the group through which it reached the user.
+	Principal domain.Principal `json:"principal,omitzero"`
+	// Level and ExpiresAt are the entry's, on access-granted and
+	// access-modified (a zero ExpiresAt: until removed); on access-expired
+	// ExpiresAt is when the entry expired.
+	Level     domain.AccessLevel `json:"level,omitempty"`
+	ExpiresAt time.Time          `json:"expiresAt,omitzero"`
+	// AccessClass and PreviousClass are the case's new and former class on
+	// class-applied and restriction-removed.
+	AccessClass   domain.AccessClass `json:"accessClass,omitempty"`
+	PreviousClass domain.AccessClass `json:"previousClass,omitempty"`
+	// ActorName is the display name, as it was then, of who caused it
+	// (empty for the system, e.g. an expiry).
+	ActorName string `json:"actorName,omitempty"`
+}
+
+// Notifications is the read model of every user's inbox. A group principal
+// notifies the users who are its members as of the event (membership is
+// folded here from group events, in log order). The user who caused an
+// event is not notified of it.
+type Notifications struct {
+	inbox  map[uuid.UUID][]Notification // oldest first; only ever appended to
+	groups map[uuid.UUID]domain.Group
+}
+
+var _ Projection = (*Notifications)(nil)
+
+// NewNotifications returns an empty Notifications. As a Factory:
+// func() Projection { return NewNotifications() }.
+func NewNotifications() *Notifications {
+	return &Notifications{inbox: map[uuid.UUID][]Notification{}, groups: map[uuid.UUID]domain.Group{}}
+}
+
+// Name returns "notifications".
+func (n *Notifications) Name() string { return NotificationsName }
+
+// Version returns 1.
+func (n *Notifications) Version() int { return 1 }
+
+// Apply turns access-list and class-change events into notifications and
+// follows group membership.
+func (n *Notifications) Apply(env eventstore.Envelope, e domain.Event) error {
+	switch e := e.(type) {
+	case domain.GroupCreated:
+		n.groups[e.GroupID] = domain.Group{}.Evolve(e)
+	case domain.GroupMemberAdded:
+		n.groups[e.GroupID] = n.groups[e.GroupID].Evolve(e)
+	case domain.GroupMemberRemoved:
+		n.groups[e.GroupID] = n.groups[e.GroupID].Evolve(e)
+
+	case domain.InternalAccessGranted:
+		var out outbox
+		for _, en := range e.Entries {
+			out.add(n, en.Principal, Notification{Kind: KindAccessGranted, Level: en.Level, ExpiresAt: en.ExpiresAt})
+		}
+		n.deliver(env, e.CaseID, e.EvidenceID, out)
+	case domain.InternalAccessModified:
+		var out outbox
+		out.add(n, e.Principal, Notification{Kind: KindAccessModified, Level: e.Level, ExpiresAt: e.ExpiresAt})
+		n.deliver(env, e.CaseID, e.EvidenceID, out)
+	case domain.InternalAccessRemoved:
+		var out outbox
+		out.add(n, e.Principal, Notification{Kind: KindAccessRemoved})
+		n.deliver(env, e.CaseID, e.EvidenceID, out)
+	case domain.InternalAccessExpired:
+		var out outbox
+		out.add(n, e.Principal, Notification{Kind: KindAccessExpired, ExpiresAt: e.ExpiredAt})
+		n.deliver(env, e.CaseID, e.EvidenceID, out)
+	case domain.AccessClassApplied:
+		var out outbox
+		for _, p := range e.Notify {
+			out.add(n, p, Notification{Kind: KindClassApplied, AccessClass: e.AccessClass, PreviousClass: e.PreviousClass})
+		}
+		n.deliver(env, e.CaseID, uuid.Nil, out)
+	case domain.AccessClassRemoved:
+		var out outbox
+		for _, p := range e.Notify {
+			out.add(n, p, Notification{Kind: KindRestrictionRemoved, AccessClass: domain.Unrestricted, PreviousClass: e.PreviousClass})
+		}
+		n.deliver(env, e.CaseID, uuid.Nil, out)
+	}
+	return nil
+}
+
+// outbox collects one event's notifications, one per user: a user's own
+// entry wins over a group's, and otherwise the first principal that reached
+// the user.
+type outbox struct {
+	users []uuid.UUID
+	by    map[uuid.UUID]Notification
+}
+
+func (o *outbox) add(n *Notifications, p domain.Principal, tmpl Notification) {
+	if o.by == nil {
+		o.by = map[uuid.UUID]Notification{}
+	}
+	tmpl.Principal = p
+	put := func(user uuid.UUID, direct bool) {
+		if prev, seen := o.by[user]; seen {
+			if direct && prev.Principal.Type != domain.PrincipalUser {
+				o.by[user] = tmpl
+			}
+			return
+		}
+		o.users = append(o.users, user)
+		o.by[user] = tmpl
+	}
+	switch p.Type {
+	case domain.PrincipalUser:
+		put(p.ID, true)
+	case domain.PrincipalGroup:
+		for _, m := range n.groups[p.ID].Members {
+			put(m, false)
+		}
+	}
+}
+
+func (n *Notifications) deliver(env eventstore.Envelope, caseID, evidenceID uuid.UUID, out outbox) {
+	for _, user := range out.users {
+		if env.Actor.Kind == eventstore.ActorUser && env.Actor.UserID == user.String() {
+			continue // the actor knows what it did
+		}
+		x := out.by[user]
+		x.ID = uuid.NewSHA1(env.ID, user[:]).String()
+		x.CaseID, x.EvidenceID, x.At = caseID, evidenceID, env.RecordedAt
+		x.ActorName = env.Actor.Name
+		if env.Actor.Kind == eventstore.ActorSystem {
+			x.ActorName = ""
+		}
+		n.inbox[user] = append(n.inbox[user], x)
+	}
+}
+
+// For returns a page of user's notifications, newest first, at most limit
+// of them (DefaultLimit when not positive, at most MaxLimit), and the cursor
+// of the next page (empty on the last). The cursor stays valid while new
+// notifications arrive; one this inbox did not make is ErrInvalidCursor.
+func (n *Notifications) For(user uuid.UUID, cursor string, limit int) ([]Notification, string, error) {
+	inbox := n.inbox[user]
+	end := len(inbox) // items below end are yet to be shown
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(raw) != 8 || binary.BigEndian.Uint64(raw) > uint64(len(inbox)) {
+			return nil, "", ErrInvalidCursor
+		}
+		end = int(binary.BigEndian.Uint64(raw))
+	}
+	limit = limitOf(limit)
+	items := make([]Notification, 0, min(limit, end))
+	for i := end - 1; i >= 0 && len(items) < limit; i-- {
+		items = append(items, inbox[i])
+	}
+	next := ""
+	if start := end - len(items); start > 0 {
+		next = base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, uint64(start)))
+	}
+	return items, next, nil
+}

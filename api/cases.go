@@ -112,6 +112,7 @@ func (s *server) createCase(c echo.Context) error {
 	}
 	res, err := execute(c.Request().Context(), s, r, step[domain.Case]{
 		stream: domain.CaseStream(cmd.CaseID),
+		fresh:  true,
 		decide: func(cs domain.Case) ([]domain.Event, error) { return cs.Decide(cmd) },
 		respond: func(cs domain.Case) (int, any) {
 			return http.StatusCreated, newCaseJSON(cs, r.caller.Subject, r.now, r.now, r.now)

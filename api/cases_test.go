@@ -584,7 +584,7 @@ func TestAddEvidenceIdempotent(t *testing.T) {
 	view := h.must(http.StatusOK, w.sup, "GET", "/v1/cases/"+id, nil)
 	assert.Len(t, view["evidence"], 1)
 
-	// An item class the adder could not list is refused before anything is appended:
+	// An item class the adder could not list (nor act on) is refused before anything is appended:
 	// a clerk may apply "restricted" to evidence but lists only unrestricted items.
 	clerk := h.newUser(w.org, "clara", h.newRole(w.org, "Clerk", map[string]any{
 		"cases": map[string]any{"list": map[string]any{"unrestricted": "own"}, "view": map[string]any{"unrestricted": "allow"}},

@@ -34,14 +34,6 @@ func (s *server) settle(ctx context.Context) error {
 	return nil
 }
 
-func pathID(c echo.Context, name string) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Param(name))
-	if err != nil {
-		return uuid.Nil, invalid(name, "must be a UUID")
-	}
-	return id, nil
-}
-
 // ---- organizations ----
 
 type adminDTO struct {
@@ -98,6 +90,7 @@ func (s *server) createOrg(c echo.Context) error {
 	}
 	org, err := execute(ctx, s, r, step[domain.Organization]{
 		stream: domain.OrganizationStream(orgID),
+		fresh:  true,
 		decide: func(o domain.Organization) ([]domain.Event, error) {
 			return o.Decide(domain.CreateOrganization{OrgID: orgID, Name: dto.Name, AdminRoleID: roleID, AdminUserID: userID, Now: r.now})
 		},
@@ -107,6 +100,7 @@ func (s *server) createOrg(c echo.Context) error {
 	}
 	if _, err := execute(ctx, s, r, step[domain.Role]{
 		stream: domain.RoleStream(roleID),
+		fresh:  true,
 		decide: func(ro domain.Role) ([]domain.Event, error) {
 			return ro.Decide(domain.CreateAdministratorRole{Org: org.State, Now: r.now})
 		},
@@ -115,6 +109,7 @@ func (s *server) createOrg(c echo.Context) error {
 	}
 	res, err := execute(ctx, s, r, step[domain.User]{
 		stream: domain.UserStream(userID),
+		fresh:  true,
 		decide: func(u domain.User) ([]domain.Event, error) {
 			return u.Decide(domain.CreateFirstAdministrator{Org: org.State, Name: dto.Admin.Name, Email: dto.Admin.Email,
 				BadgeID: dto.Admin.BadgeID, Subject: dto.Admin.Subject, Now: r.now})
@@ -137,7 +132,7 @@ type orgDTO struct {
 // getOrg: GET /v1/orgs/{id}, for its members and operators.
 func (s *server) getOrg(c echo.Context) error {
 	r := req(c)
-	id, err := pathID(c, "id")
+	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -223,6 +218,7 @@ func (s *server) createRole(c echo.Context) error {
 	id := r.newID()
 	res, err := execute(c.Request().Context(), s, r, step[domain.Role]{
 		stream: domain.RoleStream(id),
+		fresh:  true,
 		decide: func(ro domain.Role) ([]domain.Event, error) {
 			return ro.Decide(domain.CreateRole{RoleID: id, Name: *dto.Name, Permissions: *dto.Permissions, Actor: r.caller.Subject, Now: r.now})
 		},
@@ -239,7 +235,7 @@ func (s *server) updateRole(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
+	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -356,6 +352,7 @@ func (s *server) createUser(c echo.Context) error {
 	}
 	res, err := execute(ctx, s, r, step[domain.User]{
 		stream: domain.UserStream(id),
+		fresh:  true,
 		decide: func(u domain.User) ([]domain.Event, error) {
 			return u.Decide(domain.CreateUser{UserID: id, Name: dto.Name, Email: dto.Email, BadgeID: dto.BadgeID,
 				Subject: dto.Subject, Role: role, Actor: r.caller.Subject, Now: r.now})
@@ -392,7 +389,7 @@ func (s *server) updateUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
+	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -486,6 +483,7 @@ func (s *server) createGroup(c echo.Context) error {
 	id := r.newID()
 	res, err := execute(c.Request().Context(), s, r, step[domain.Group]{
 		stream: domain.GroupStream(id),
+		fresh:  true,
 		decide: func(g domain.Group) ([]domain.Event, error) {
 			return g.Decide(domain.CreateGroup{GroupID: id, Name: dto.Name, Actor: r.caller.Subject, Now: r.now})
 		},
@@ -530,7 +528,7 @@ func (s *server) addGroupMember(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
+	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -563,11 +561,11 @@ func (s *server) removeGroupMember(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
+	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
 	}
-	userID, err := pathID(c, "userId")
+	userID, err := pathUUID(c, "userId")
 	if err != nil {
 		return err
 	}

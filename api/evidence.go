@@ -109,8 +109,9 @@ func isToken(s string) bool {
 // addEvidence is two commands: AddEvidence on the case, then
 // RegisterEvidence on the new evidence stream with the case as it is after
 // the first append. The first step also decides the second against that
-// state before appending, so that a refusal of the second (the item's class
-// would hide it from the caller) leaves nothing half done. Only the last
+// state before appending, so that a refusal of the second leaves nothing
+// half done (AddEvidence already refuses an item its adder could not act
+// on; this keeps the two steps safe if the rules drift apart). Only the last
 // step records the answer for an Idempotency-Key; a retry after a crash
 // between the steps finds the first step done and completes the second.
 func (s *server) addEvidence(c echo.Context) error {
@@ -147,7 +148,7 @@ func (s *server) addEvidence(c echo.Context) error {
 			}
 			if _, err := (domain.Evidence{}).Decide(register(next)); err != nil {
 				if domain.KindOf(err) == domain.NotFound {
-					// The caller could add the item but not list it.
+					// The caller could add the item but not list it: not a 404 of the case.
 					return nil, fmt.Errorf("add evidence to case %s: an item of class %s would be hidden from you "+
 						"(needs the role's evidence list for that class, or an access-list entry): %w",
 						caseID, domain.Stricter(cs.AccessClass, add.AccessClass), domain.ErrForbidden)
@@ -164,6 +165,7 @@ func (s *server) addEvidence(c echo.Context) error {
 	item, _ := caseState.Item(evID)
 	res2, err := execute(ctx, s, r, step[domain.Evidence]{
 		stream: domain.EvidenceStream(evID),
+		fresh:  true,
 		decide: func(ev domain.Evidence) ([]domain.Event, error) { return ev.Decide(register(caseState)) },
 		respond: func(ev domain.Evidence) (int, any) {
 			return http.StatusCreated, newEvidenceJSON(caseID, item, ev)

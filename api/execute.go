@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,6 +83,10 @@ type step[S domain.State[S]] struct {
 	stream  string
 	decide  func(S) ([]domain.Event, error)
 	respond func(S) (int, any)
+	// fresh says the stream is new: its id was just made by r.newID. Then
+	// nothing is read; the append expects no stream (and a clash, which a
+	// UUIDv7 makes all but impossible, is retried with a read).
+	fresh bool
 }
 
 // execute loads the stream, decides, and appends with the revision it read,
@@ -88,10 +94,34 @@ type step[S domain.State[S]] struct {
 func execute[S domain.State[S]](ctx context.Context, s *server, r *request, st step[S]) (result[S], error) {
 	var res result[S]
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		state, rev, exists, done, err := load[S](ctx, s.store, st.stream, r.eventID(st.stream, 0), r.keyHash != "")
-		if err != nil {
-			return res, err
+		// Without an idempotency key the state may come from the cache of
+		// recently written streams: the append's exact expected revision
+		// catches a stale one, and the next attempt reads the stream.
+		anyState, rev, exists, done, cached := s.aggs.get(st.stream, attempt)
+		if st.fresh && attempt == 0 && r.keyHash == "" {
+			var zero S
+			anyState, rev, exists, done, cached = zero, 0, false, doneMark{}, true
 		}
+		var err error
+		var cachedState S
+		if cached && r.keyHash == "" {
+			cachedState, cached = anyState.(S)
+		} else {
+			cached = false
+		}
+		var loaded S
+		if cached {
+			loaded = cachedState
+		} else {
+			loaded, rev, exists, done, err = load[S](ctx, s.store, st.stream, r.eventID(st.stream, 0), r.keyHash != "")
+			if err != nil {
+				return res, err
+			}
+			if exists {
+				s.aggs.put(st.stream, loaded, rev, done.position)
+			}
+		}
+		state := loaded
 		res.State, res.Existed = state, exists
 		if done.found {
 			// This request's events are already stored: a retry after a
@@ -141,11 +171,14 @@ func execute[S domain.State[S]](ctx context.Context, s *server, r *request, st s
 		}
 		ar, err := s.store.Append(ctx, st.stream, expected, batch...)
 		if errors.Is(err, eventstore.ErrWrongRevision) {
+			s.aggs.drop(st.stream)
 			continue
 		}
 		if err != nil {
+			s.aggs.drop(st.stream)
 			return res, fmt.Errorf("append %s: %w", st.stream, err)
 		}
+		s.aggs.put(st.stream, next, ar.Revision, ar.Position)
 		s.acked(ar.Position)
 		res.State, res.Position = next, ar.Position
 		return res, nil
@@ -198,7 +231,10 @@ func (s *server) envelope(r *request, stream string, i int, typ string, data []b
 // hide turns a NotFound refusal of something that exists into a recorded
 // refused attempt (design §6); the answer stays a plain 404.
 func hide(err error, exists bool, targetType string, id uuid.UUID) error {
-	if exists && domain.KindOf(err) == domain.NotFound {
+	aggregateNotFound := errors.Is(err, domain.ErrCaseNotFound) || errors.Is(err, domain.ErrEvidenceNotFound) ||
+		errors.Is(err, domain.ErrUserNotFound) || errors.Is(err, domain.ErrRoleNotFound) ||
+		errors.Is(err, domain.ErrGroupNotFound) || errors.Is(err, domain.ErrOrganizationNotFound)
+	if exists && aggregateNotFound {
 		return &hidden{err: err, targetType: targetType, targetID: id.String()}
 	}
 	return err
@@ -224,16 +260,71 @@ func reply(c echo.Context, status int, body any, pos eventstore.Position) error 
 	return replyRaw(c, status, b, pos)
 }
 
-// replyRaw writes an already encoded JSON object with the position added.
+// replyRaw writes an already encoded JSON object with the position added as
+// its first member.
 func replyRaw(c echo.Context, status int, b []byte, pos eventstore.Position) error {
 	c.Response().Header().Set("Custodian-Position", pos.String())
-	obj := map[string]json.RawMessage{}
-	if len(b) > 0 && b[0] == '{' {
-		if err := json.Unmarshal(b, &obj); err != nil {
-			return err
+	out := make([]byte, 0, len(b)+40)
+	out = append(out, `{"position":"`...)
+	out = append(out, pos.String()...)
+	out = append(out, '"')
+	if b = bytes.TrimSpace(b); len(b) >= 2 && b[0] == '{' {
+		if inner := bytes.TrimSpace(b[1 : len(b)-1]); len(inner) > 0 {
+			out = append(out, ',')
+			out = append(out, inner...)
 		}
 	}
-	p, _ := json.Marshal(pos.String())
-	obj["position"] = p
-	return c.JSON(status, obj)
+	return c.JSONBlob(status, append(out, '}'))
+}
+
+// aggCache holds the state of recently used streams, so that a command on a
+// stream this process wrote needs no read: it appends with the cached
+// revision, and a stream that moved meanwhile (another instance, a reactor)
+// fails that exact expected revision and is read again.
+type aggCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]cachedAgg
+}
+
+type cachedAgg struct {
+	state    any
+	revision eventstore.Revision
+	position eventstore.Position
+}
+
+func newAggCache(max int) *aggCache { return &aggCache{max: max, m: map[string]cachedAgg{}} }
+
+// get returns the cached state of stream; only on a first attempt.
+func (c *aggCache) get(stream string, attempt int) (any, eventstore.Revision, bool, doneMark, bool) {
+	if attempt > 0 {
+		return nil, 0, false, doneMark{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.m[stream]
+	if !ok {
+		return nil, 0, false, doneMark{}, false
+	}
+	return a.state, a.revision, true, doneMark{position: a.position}, true
+}
+
+func (c *aggCache) put(stream string, state any, rev eventstore.Revision, pos eventstore.Position) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		for k := range c.m { // drop about a tenth, arbitrarily: cheap, and enough
+			delete(c.m, k)
+			if len(c.m) < c.max*9/10 {
+				break
+			}
+		}
+	}
+	c.m[stream] = cachedAgg{state: state, revision: rev, position: pos}
+}
+
+func (c *aggCache) drop(stream string) {
+	c.mu.Lock()
+	delete(c.m, stream)
+	c.mu.Unlock()
 }

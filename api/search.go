@@ -96,11 +96,13 @@ func (s *server) search(r *request, q projections.SearchQuery) (projections.Sear
 		res, err = m.Search(r.caller.Subject, q, r.now)
 		return err
 	})
-	if errors.Is(err, projections.ErrInvalidQuery) {
-		if strings.Contains(err.Error(), "accessClass") {
-			return res, invalid("accessClass", "must be unrestricted, restricted or confidential")
-		}
+	switch {
+	case errors.Is(err, domain.ErrInvalidAccessClass):
+		return res, invalid("accessClass", "must be unrestricted, restricted or confidential")
+	case errors.Is(err, projections.ErrInvalidCursor):
 		return res, invalid("cursor", "is not a cursor of this search")
+	case errors.Is(err, projections.ErrInvalidQuery):
+		return res, invalid("", err.Error())
 	}
 	return res, err
 }

@@ -57,6 +57,7 @@ func RunExpiryReactor(ctx context.Context, r *Runner, store eventstore.Store, no
 	// projection drops them; an entry whose expiry Decide finds nothing to
 	// record for is not read again every round.
 	handled := map[DueExpiry]bool{}
+	unavailable := "" // the last error of the projection, logged once
 	for {
 		t := now()
 		var due []DueExpiry
@@ -71,8 +72,12 @@ func RunExpiryReactor(ctx context.Context, r *Runner, store eventstore.Store, no
 		case errors.Is(err, ErrUnknown):
 			return err
 		case err != nil:
-			logger.Warn("expiry reactor: expiry projection unavailable", "err", err)
-			due = nil
+			if err.Error() != unavailable {
+				logger.Warn("expiry reactor: expiry projection unavailable", "err", err)
+			}
+			unavailable, due = err.Error(), nil
+		default:
+			unavailable = ""
 		}
 		var last eventstore.Position
 		stillDue := make(map[DueExpiry]bool, len(due))

@@ -109,15 +109,56 @@ func (r *Runner) Run(ctx context.Context) error {
 	if startHead.IsStart() {
 		r.markLive()
 	}
-	err = r.log.ReadAll(ctx, eventstore.Start, true, func(env eventstore.Envelope) error {
-		r.apply(env)
-		r.advance(env.Position, !env.Position.Before(startHead))
-		return nil
-	})
+	// Three stages, so that catching up on a long log uses more than one
+	// core: read the log, decode each event, apply it to every projection
+	// in log order. Each stage hands the next one events in order.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	read := make(chan eventstore.Envelope, feedBuffer)
+	decoded := make(chan decodedEnvelope, feedBuffer)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(read)
+		readErr <- r.log.ReadAll(ctx, eventstore.Start, true, func(env eventstore.Envelope) error {
+			select {
+			case read <- env:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	go func() {
+		defer close(decoded)
+		for env := range read {
+			e, err := domain.DecodeEvent(env.Type, env.Data)
+			select {
+			case decoded <- decodedEnvelope{env: env, event: e, err: err}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for d := range decoded {
+		r.apply(d)
+		r.advance(d.env.Position, !d.env.Position.Before(startHead))
+	}
+	err = <-readErr
 	r.mu.Lock()
 	r.feedErr = err
 	r.mu.Unlock()
 	return err
+}
+
+// feedBuffer is how many events each stage of the feed may run ahead.
+const feedBuffer = 1024
+
+// decodedEnvelope is a stored event with its decoded domain event, or the
+// error decoding gave.
+type decodedEnvelope struct {
+	env   eventstore.Envelope
+	event domain.Event
+	err   error
 }
 
 func (r *Runner) markLive() {
@@ -140,10 +181,10 @@ func (r *Runner) advance(pos eventstore.Position, live bool) {
 	r.mu.Unlock()
 }
 
-// apply decodes env once and applies it to every projection that has not yet
-// seen it and has not failed.
-func (r *Runner) apply(env eventstore.Envelope) {
-	e, decodeErr := domain.DecodeEvent(env.Type, env.Data)
+// apply applies a decoded event to every projection that has not yet seen
+// it and has not failed.
+func (r *Runner) apply(d decodedEnvelope) {
+	env, e, decodeErr := d.env, d.event, d.err
 	for _, s := range r.slots {
 		s.mu.Lock()
 		if s.seen.Before(env.Position) {

@@ -78,11 +78,11 @@ type SearchResult struct {
 // under the lock q.OwnerID = s's id gives s's own cases and another owner's
 // id gives that owner's cases s is on the list for.
 //
-// The cursor is the id of the last case returned; it stays valid while new
-// cases arrive (they are newer and come before it). A cursor that is not
-// one Search made, or names a case of another organization, is
-// ErrInvalidCursor; an invalid AccessClass wraps ErrInvalidQuery and
-// domain.ErrInvalidAccessClass.
+// The cursor is opaque: it names the last case returned, and stays valid
+// while new cases arrive (they are newer and come before it). A cursor that
+// is not one Search made, or whose case s may not list (any more), is
+// ErrInvalidCursor, so that a cursor cannot probe whether a case exists; an
+// invalid AccessClass wraps ErrInvalidQuery and domain.ErrInvalidAccessClass.
 func (c *Cases) Search(s domain.Subject, q SearchQuery, now time.Time) (SearchResult, error) {
 	res := SearchResult{OwnerFilterLocked: domain.OwnerFilterLocked(s.Permissions)}
 	if q.AccessClass != "" && !q.AccessClass.Valid() {
@@ -94,7 +94,7 @@ func (c *Cases) Search(s domain.Subject, q SearchQuery, now time.Time) (SearchRe
 		bound = int32(len(o.all))
 	}
 	if q.Cursor != "" {
-		seq, err := c.parseCursor(q.Cursor, s.OrgID)
+		seq, err := c.parseCursor(q.Cursor, s, now)
 		if err != nil {
 			return res, err
 		}
@@ -180,15 +180,15 @@ func (o *orgCases) candidates(s domain.Subject, owner uuid.UUID, inFilter [3]boo
 // cursorOf returns the cursor that continues after case id.
 func cursorOf(id uuid.UUID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
 
-// parseCursor returns the seq of the case a cursor names, which must be a
-// case of org.
-func (c *Cases) parseCursor(cursor string, org uuid.UUID) (int32, error) {
+// parseCursor returns the seq of the case a cursor names, which s must be
+// allowed to list at now.
+func (c *Cases) parseCursor(cursor string, s domain.Subject, now time.Time) (int32, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil || len(raw) != len(uuid.UUID{}) {
 		return 0, ErrInvalidCursor
 	}
 	entry, ok := c.cases[uuid.UUID(raw)]
-	if !ok || entry.view.OrgID != org {
+	if !ok || !domain.CanList(s, entry.view.Case, now) {
 		return 0, ErrInvalidCursor
 	}
 	return entry.seq, nil

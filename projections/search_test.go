@@ -148,8 +148,12 @@ func TestSearchPages(t *testing.T) {
 func TestSearchRefusesBadQueries(t *testing.T) {
 	s := newSearchWorld(t)
 	_, res := s.search(s.admin, projections.SearchQuery{Limit: 1}, s.now)
-	metroCursor := res.NextCursor
+	metroCursor := res.NextCursor // after "old"
 	require.NotEmpty(t, metroCursor)
+	_, err := s.cases.Search(s.subject(s.bob), projections.SearchQuery{Cursor: metroCursor}, s.now)
+	require.NoError(t, err, "bob lists old")
+	_, err = s.cases.Search(s.subject(s.ann), projections.SearchQuery{Cursor: metroCursor}, s.now)
+	assert.ErrorIs(t, err, projections.ErrInvalidCursor, "ann may not list old: its existence is not revealed")
 
 	tests := []struct {
 		name    string

@@ -65,7 +65,7 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // server is one running custodian process.
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	dataDir string
 	addr    string
@@ -164,10 +164,14 @@ func serverEnv(dataDir string) []string {
 // bound address from its "listening" log line, waits until GET /readyz
 // answers 200, and stops it with SIGTERM when the test ends (requiring a
 // clean exit).
-func startServer(t *testing.T, dataDir string) *server {
+func startServer(t testing.TB, dataDir string) *server {
 	t.Helper()
 	logs := &logLines{listenCh: make(chan string, 1)}
-	cmd := exec.Command(binPath, "serve")
+	args := []string{"serve"}
+	if prof := os.Getenv("TESTS_SERVER_CPUPROFILE"); prof != "" {
+		args = append(args, "--cpuprofile", prof) // performance work: profile the server under a benchmark
+	}
+	cmd := exec.Command(binPath, args...)
 	cmd.Env = serverEnv(dataDir)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = logs

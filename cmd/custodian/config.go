@@ -21,6 +21,7 @@ type Config struct {
 	Demo            bool
 	ShutdownTimeout time.Duration
 	LogLevel        string
+	CPUProfile      string
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -50,6 +51,7 @@ func parseServeFlags(name string, args []string, getenv func(string) string, std
 	ops := fs.String("operators", envOr(getenv, "CUSTODIAN_OPERATORS", "operator"), "comma-separated token subjects that are operators (CUSTODIAN_OPERATORS)")
 	fs.BoolVar(&cfg.Demo, "demo", name == "demo", "load the demo data set and print tokens")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish on SIGTERM")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "CUSTODIAN_LOG_LEVEL", "info"), "debug, info, warn or error (CUSTODIAN_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -43,6 +45,17 @@ func serve(ctx context.Context, name string, args []string, getenv func(string) 
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 
 	var secret []byte
 	if cfg.OIDCIssuer == "" {

@@ -66,9 +66,11 @@ type Store struct {
 	dir  string
 	opts Options
 	db   *sql.DB // readers
-	wdb  *sql.DB // the writer's single connection
-	w    *writerConn
-	lock *os.File
+	// readStmts holds the read queries prepared on db (query → *sql.Stmt).
+	readStmts sync.Map
+	wdb       *sql.DB // the writer's single connection
+	w         *writerConn
+	lock      *os.File
 
 	reqs     chan *appendReq
 	done     chan struct{} // closed by Close
@@ -337,6 +339,10 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
+	s.readStmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	if s.db != nil {
 		errs = append(errs, s.db.Close())
 	}

@@ -142,7 +142,13 @@ func (s *Store) readRange(ctx context.Context, q querier, after, upTo uint64, fn
 // scan runs a query of (position, body, checksum) rows, verifies and decodes
 // each row and calls fn. It returns the number of rows and the last body.
 func (s *Store) scan(ctx context.Context, q querier, query string, args []any, fn func(eventstore.Envelope) error) (int, []byte, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+	var rows *sql.Rows
+	var err error
+	if q == querier(s.db) {
+		rows, err = s.readStmt(ctx, query, args)
+	} else {
+		rows, err = q.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return 0, nil, s.readErr(ctx, err)
 	}
@@ -181,4 +187,21 @@ func (s *Store) readErr(ctx context.Context, err error) error {
 		return eventstore.ErrClosed
 	}
 	return mapErr(err)
+}
+
+// readStmt runs one of the few read queries as a statement prepared once on
+// the reader pool (database/sql prepares it on each connection as needed), so
+// that no SQL is parsed per read.
+func (s *Store) readStmt(ctx context.Context, query string, args []any) (*sql.Rows, error) {
+	st, ok := s.readStmts.Load(query)
+	if !ok {
+		prepared, err := s.db.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if st, ok = s.readStmts.LoadOrStore(query, prepared); ok {
+			prepared.Close()
+		}
+	}
+	return st.(*sql.Stmt).QueryContext(ctx, args...)
 }

@@ -37,8 +37,11 @@ killloop: ## The kill -9 durability loop with 10,000 cycles
 	$(GO) test -count=1 -timeout 0 -run TestKillLoop ./eventstore/embedded/ -kill-cycles=10000
 
 .PHONY: bench
-bench: ## Store benchmarks, written to docs/benchmarks.md by hand from the output
+bench: ## Store, domain, search and load benchmarks (figures go to docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./eventstore/embedded/
+	$(GO) test -run '^$$' -bench BenchmarkCanView -benchtime 2s ./domain/
+	$(GO) test -run '^$$' -bench BenchmarkSearch -benchtime 2000x ./projections/
+	$(GO) test -run '^$$' -bench BenchmarkLoad -benchtime 1x -timeout 60m ./tests/
 
 .PHONY: lint
 lint: ## gofmt, go vet

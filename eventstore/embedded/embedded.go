@@ -53,6 +53,9 @@ type Options struct {
 	MaxBatchEvents int
 	// TailCheck is how many of the last events Open verifies (default 4096).
 	TailCheck int
+	// CheckpointBytes is the WAL size from which the writer checkpoints it
+	// into the database file (default 4 MiB, the size SQLite would choose).
+	CheckpointBytes int64
 
 	// syncMode, when set, breaks durability on purpose: "off" (no fsync) or
 	// "late" (fsync only at checkpoints, after the acknowledgement). Only the
@@ -85,21 +88,33 @@ type Store struct {
 
 	closed atomic.Bool
 
-	commits, written atomic.Uint64
+	commits, written, syncCount atomic.Uint64
+
+	// Durability (durable.go). committed and sinceCheck belong to the
+	// writer goroutine.
+	dbFile, walFile *os.File
+	oldFiles        []*os.File
+	syncs           chan syncJob
+	syncerExited    chan struct{}
+	broken          atomic.Pointer[brokenErr]
+	committed       uint64
+	sinceCheck      int
 }
 
 // Stats are counters since Open.
 type Stats struct {
-	// Commits is the number of transactions the writer committed (each one
-	// fsync of the WAL).
+	// Commits is the number of transactions the writer committed.
 	Commits uint64
+	// Syncs is the number of WAL fdatasyncs that made commits durable; one
+	// may cover several commits.
+	Syncs uint64
 	// Events is the number of events those transactions wrote.
 	Events uint64
 }
 
 // Stats returns the store's counters.
 func (s *Store) Stats() Stats {
-	return Stats{Commits: s.commits.Load(), Events: s.written.Load()}
+	return Stats{Commits: s.commits.Load(), Syncs: s.syncCount.Load(), Events: s.written.Load()}
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -144,6 +159,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.TailCheck <= 0 {
 		opts.TailCheck = 4096
 	}
+	if opts.CheckpointBytes <= 0 {
+		opts.CheckpointBytes = 4 << 20
+	}
 	if err := mkdirDurable(dir); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -154,12 +172,17 @@ func Open(dir string, opts Options) (*Store, error) {
 	s := &Store{dir: dir, opts: opts, lock: lock, notify: make(chan struct{})}
 	if err := s.open(); err != nil {
 		s.closeDBs()
+		s.closeFiles()
 		lock.Close()
 		return nil, err
 	}
+	s.committed = s.head
 	s.reqs = make(chan *appendReq, 1024)
 	s.done = make(chan struct{})
 	s.exited = make(chan struct{})
+	s.syncs = make(chan syncJob, 1024)
+	s.syncerExited = make(chan struct{})
+	go s.syncer()
 	go s.writer()
 	return s, nil
 }
@@ -233,15 +256,10 @@ func syncDir(dir string) error {
 }
 
 func (s *Store) dsn() string {
-	sync := "FULL"
-	switch s.opts.syncMode {
-	case "off":
-		sync = "OFF"
-	case "late":
-		sync = "NORMAL"
-	}
+	// synchronous=OFF and no automatic checkpoints: durability is the
+	// store's own (durable.go).
 	return "file:" + filepath.Join(s.dir, DBFile) +
-		"?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")" +
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=wal_autocheckpoint(0)" +
 		"&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate"
 }
 
@@ -303,8 +321,17 @@ func (s *Store) verify(ctx context.Context) error {
 		return fmt.Errorf("open store: %w", err)
 	}
 	s.head = uint64(maxPos)
-	s.w, err = newWriterConn(ctx, s.wdb)
-	return err
+	if s.w, err = newWriterConn(ctx, s.wdb); err != nil {
+		return err
+	}
+	if err := s.openFiles(); err != nil {
+		return err
+	}
+	// What recovery and the schema left in the WAL becomes durable now.
+	if err := s.checkpoint(ctx, "PASSIVE"); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	return nil
 }
 
 // mapErr turns driver errors into the package's sentinels where one applies.
@@ -329,7 +356,9 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		close(s.done)
 		<-s.exited
+		<-s.syncerExited
 		s.closeErr = s.closeDBs()
+		s.closeFiles()
 		if err := s.lock.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = err
 		}

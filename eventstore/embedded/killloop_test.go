@@ -38,7 +38,8 @@ func TestMain(m *testing.M) {
 // eight streams and prints "ack <stream> <revision> <position> <id>,<id>…"
 // for every acknowledged append, one write per line.
 func appenderChild(dir string) int {
-	s, err := embedded.Open(dir, embedded.Options{})
+	// Checkpoint often, so that kills also land in and around them.
+	s, err := embedded.Open(dir, embedded.Options{CheckpointBytes: 256 << 10})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		return 2

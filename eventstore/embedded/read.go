@@ -25,8 +25,11 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	const fwd = `SELECT position, body, checksum FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`
-	const bwd = `SELECT position, body, checksum FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`
+	// Only what is durable is read: rows past the published head may still
+	// be in the WAL's unsynced tail (durable.go).
+	const fwd = `SELECT position, body, checksum FROM events WHERE stream = ? AND revision >= ? AND position <= ? ORDER BY revision LIMIT ?`
+	const bwd = `SELECT position, body, checksum FROM events WHERE stream = ? AND revision <= ? AND position <= ? ORDER BY revision DESC LIMIT ?`
+	head, _ := s.watch()
 	q := fwd
 	if dir == eventstore.Backward {
 		q = bwd
@@ -58,7 +61,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 	}
 	next := int64(from)
 	for {
-		n, last, err := s.scan(ctx, s.db, q, []any{stream, next, pageSize}, check)
+		n, last, err := s.scan(ctx, s.db, q, []any{stream, next, int64(head), pageSize}, check)
 		if err != nil {
 			return err
 		}

@@ -39,6 +39,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if s.closed.Load() {
 		return eventstore.AppendResult{}, eventstore.ErrClosed
 	}
+	if b := s.broken.Load(); b != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: the store stopped writing after %v", stream, b.err)
+	}
 	if expected == nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: no expected revision: %w", stream, eventstore.ErrInvalidEvent)
 	}
@@ -88,12 +91,21 @@ func (s *Store) writer() {
 	defer close(s.exited)
 	defer s.w.close()
 	heads := newHeadCache(100_000)
+	ctx := context.Background()
 	for {
 		var first *appendReq
 		select {
 		case first = <-s.reqs:
 		case <-s.done:
 			s.failQueued()
+			// Everything into the database file, durably, before SQLite's
+			// last connection deletes the WAL.
+			if s.broken.Load() == nil {
+				if err := s.checkpoint(ctx, "TRUNCATE"); err != nil {
+					s.broken.CompareAndSwap(nil, &brokenErr{err})
+				}
+			}
+			close(s.syncs)
 			return
 		}
 		batch := []*appendReq{first}
@@ -108,7 +120,21 @@ func (s *Store) writer() {
 				break drain
 			}
 		}
-		s.commit(batch, heads)
+		answers, head := s.commit(batch, heads)
+		if s.opts.syncMode == "late" {
+			// The demonstration's broken order: answer first, sync later.
+			if head > 0 {
+				s.publish(head)
+			}
+			for _, r := range answers {
+				r.finish(r.err)
+			}
+			answers = nil
+		}
+		s.syncs <- syncJob{head: head, reqs: answers}
+		if head > 0 {
+			s.maybeCheckpoint(ctx)
+		}
 	}
 }
 
@@ -140,10 +166,12 @@ type row struct {
 	body     []byte
 }
 
-// commit writes one group of requests in one transaction. Requests refused
-// by their checks are answered with their error; the others succeed or fail
-// together with the commit.
-func (s *Store) commit(batch []*appendReq, heads *headCache) {
+// commit writes one group of requests in one transaction. It returns the
+// requests to answer once what the group wrote is durable (each with its
+// result or error set), and the last position the group wrote (0 if none).
+// Requests refused by their checks carry their error; the others succeed or
+// fail together with the commit.
+func (s *Store) commit(batch []*appendReq, heads *headCache) ([]*appendReq, uint64) {
 	live := batch[:0]
 	for _, r := range batch {
 		if r.state.CompareAndSwap(reqPending, reqTaken) {
@@ -151,44 +179,39 @@ func (s *Store) commit(batch []*appendReq, heads *headCache) {
 		}
 	}
 	if len(live) == 0 {
-		return
+		return nil, 0
 	}
 	ctx := context.Background()
 	w := s.w
 	if err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
-		s.failAll(live, fmt.Errorf("begin: %w", mapErr(err)), heads)
-		return
+		return failAll(live, fmt.Errorf("begin: %w", mapErr(err)), heads), 0
 	}
 	known, err := w.lookupIDs(ctx, live)
 	if err != nil {
 		w.rollback(ctx)
-		s.failAll(live, err, heads)
-		return
+		return failAll(live, err, heads), 0
 	}
-	next := s.head + 1
+	next := s.committed + 1
 	var rows []row
 	var writers []*appendReq
 	pending := map[string]uint64{} // stream → revision of its last event in this group, +1
 	for _, r := range live {
+		// A repeat of an append already stored answers with the original
+		// result, once that is durable too: it goes through the syncer
+		// like the rest.
 		if res, ok, err := idempotent(r, known); ok || err != nil {
-			r.res = res
-			if err == nil && dense(res.Position) > s.head {
-				// It repeats a request of this very group: it is
-				// acknowledged with that request's commit.
-				writers = append(writers, r)
-				continue
-			}
-			r.finish(err)
+			r.res, r.err = res, err
+			writers = append(writers, r)
 			continue
 		}
 		cur, err := w.streamNext(ctx, r.stream, pending, heads)
 		if err != nil {
 			w.rollback(ctx)
-			s.failAll(live, err, heads)
-			return
+			return failAll(live, err, heads), 0
 		}
 		if err := check(r.expected, cur); err != nil {
-			r.finish(err)
+			r.err = err
+			writers = append(writers, r)
 			continue
 		}
 		for i, e := range r.events {
@@ -205,48 +228,38 @@ func (s *Store) commit(batch []*appendReq, heads *headCache) {
 	}
 	if len(rows) == 0 {
 		w.rollback(ctx)
-		for _, r := range writers {
-			r.finish(nil) // repeats of appends already committed
-		}
-		return
+		return writers, 0
 	}
 	if err := w.insertRows(ctx, rows); err != nil {
 		w.rollback(ctx)
-		s.failAll(writers, err, heads)
-		return
+		return failAll(writers, err, heads), 0
 	}
 	if err := w.exec(ctx, `UPDATE meta SET value = ? WHERE key = 'head'`, int64(next-1)); err != nil {
 		w.rollback(ctx)
-		s.failAll(writers, mapErr(err), heads)
-		return
+		return failAll(writers, mapErr(err), heads), 0
 	}
 	if err := w.exec(ctx, "COMMIT"); err != nil {
 		w.rollback(ctx)
-		s.failAll(writers, fmt.Errorf("commit: %w", mapErr(err)), heads)
-		return
+		return failAll(writers, fmt.Errorf("commit: %w", mapErr(err)), heads), 0
 	}
 	s.commits.Add(1)
 	s.written.Add(uint64(len(rows)))
 	for stream, n := range pending {
 		heads.put(stream, n)
 	}
-	s.publish(next - 1)
-	for _, r := range writers {
-		r.finish(nil)
-	}
+	s.committed = next - 1
+	return writers, next - 1
 }
 
-// failAll answers every request that is still waiting with err. The stream
+// failAll sets err on every request of a group whose transaction failed
+// (nothing of it was written) and returns them to be answered. The stream
 // head cache is dropped: after a failed transaction it may be ahead.
-func (s *Store) failAll(reqs []*appendReq, err error, heads *headCache) {
+func failAll(reqs []*appendReq, err error, heads *headCache) []*appendReq {
 	heads.reset()
 	for _, r := range reqs {
-		select {
-		case <-r.done:
-		default:
-			r.finish(err)
-		}
+		r.err = err
 	}
+	return reqs
 }
 
 // idempotent reports whether r repeats an append already stored (ok, with

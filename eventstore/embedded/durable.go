@@ -100,7 +100,6 @@ func fdatasync(f *os.File) error {
 // syncer makes committed groups durable and answers them; see above.
 func (s *Store) syncer() {
 	defer close(s.syncerExited)
-	late := s.opts.syncMode == "late"
 	for job := range s.syncs {
 		jobs := []syncJob{job}
 	drain:
@@ -115,40 +114,61 @@ func (s *Store) syncer() {
 				break drain
 			}
 		}
-		var err error
-		switch {
-		case s.opts.syncMode == "off":
-		case late:
-			time.Sleep(50 * time.Millisecond) // the demonstration's fsync comes well after the answer
-			err = s.syncWAL()
-		default:
-			err = s.syncWAL()
-		}
-		s.syncCount.Add(1)
-		if err != nil {
-			// After a failed fsync the kernel may have dropped the dirty
-			// pages: nothing written since the last good sync can be
-			// trusted, so the store refuses every further append.
-			s.broken.CompareAndSwap(nil, &brokenErr{err})
-			err = fmt.Errorf("sync the WAL: %w", err)
-		}
-		var head uint64
-		for _, j := range jobs {
-			head = max(head, j.head)
-		}
-		if err == nil && head > 0 && !late {
-			s.publish(head)
-		}
-		for _, j := range jobs {
-			for _, r := range j.reqs {
-				if err != nil && r.err == nil {
-					r.err = err
-				}
-				r.finish(r.err)
+		s.complete(jobs)
+		s.outstanding.Add(-int64(len(jobs)))
+	}
+}
+
+// handOff gives a committed group to the syncer, or, when the syncer has
+// nothing in hand and no append is waiting, syncs it right here: a lone
+// writer then pays no hand-off between goroutines (each costs a wake-up).
+func (s *Store) handOff(job syncJob) {
+	if s.outstanding.Load() == 0 && len(s.reqs) == 0 {
+		s.complete([]syncJob{job})
+		return
+	}
+	s.outstanding.Add(1)
+	s.syncs <- job
+}
+
+// complete makes jobs durable with one fdatasync of the WAL, then publishes
+// the new head and answers the jobs' appends, in order. It runs in the
+// syncer, or in the writer when the syncer is idle (handOff); never both.
+func (s *Store) complete(jobs []syncJob) {
+	late := s.opts.syncMode == "late"
+	var err error
+	switch {
+	case s.opts.syncMode == "off":
+	case late:
+		time.Sleep(50 * time.Millisecond) // the demonstration's fsync comes well after the answer
+		err = s.syncWAL()
+	default:
+		err = s.syncWAL()
+	}
+	s.syncCount.Add(1)
+	if err != nil {
+		// After a failed fsync the kernel may have dropped the dirty
+		// pages: nothing written since the last good sync can be trusted,
+		// so the store refuses every further append.
+		s.broken.CompareAndSwap(nil, &brokenErr{err})
+		err = fmt.Errorf("sync the WAL: %w", err)
+	}
+	var head uint64
+	for _, j := range jobs {
+		head = max(head, j.head)
+	}
+	if err == nil && head > 0 && !late {
+		s.publish(head)
+	}
+	for _, j := range jobs {
+		for _, r := range j.reqs {
+			if err != nil && r.err == nil {
+				r.err = err
 			}
-			if j.barrier != nil {
-				close(j.barrier)
-			}
+			r.finish(r.err)
+		}
+		if j.barrier != nil {
+			close(j.barrier)
 		}
 	}
 }
@@ -159,21 +179,22 @@ type brokenErr struct{ err error }
 // barrier waits until everything committed so far is durable.
 func (s *Store) barrier() {
 	b := make(chan struct{})
+	s.outstanding.Add(1)
 	s.syncs <- syncJob{barrier: b}
 	<-b
 }
 
-// maybeCheckpoint checkpoints when the WAL has grown past CheckpointBytes.
-func (s *Store) maybeCheckpoint(ctx context.Context) {
-	s.sinceCheck++
-	if s.sinceCheck < 16 {
+// maybeCheckpoint checkpoints once the commits since the last checkpoint
+// have written about CheckpointPages WAL frames. The WAL file's size cannot
+// tell: SQLite reuses it from the start after a checkpoint without
+// shrinking it. A commit writes a table page, the head record's page and
+// about one index page per event.
+func (s *Store) maybeCheckpoint(ctx context.Context, events int) {
+	s.sinceCheck += 2 + events
+	if s.sinceCheck < s.opts.CheckpointPages {
 		return
 	}
 	s.sinceCheck = 0
-	st, err := s.walFile.Stat()
-	if err != nil || st.Size() < s.opts.CheckpointBytes {
-		return
-	}
 	if err := s.checkpoint(ctx, "PASSIVE"); err != nil {
 		s.broken.CompareAndSwap(nil, &brokenErr{err})
 	}

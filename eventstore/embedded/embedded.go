@@ -53,9 +53,10 @@ type Options struct {
 	MaxBatchEvents int
 	// TailCheck is how many of the last events Open verifies (default 4096).
 	TailCheck int
-	// CheckpointBytes is the WAL size from which the writer checkpoints it
-	// into the database file (default 4 MiB, the size SQLite would choose).
-	CheckpointBytes int64
+	// CheckpointPages is about how many WAL frames (pages) the writer lets
+	// commits add before it checkpoints the WAL into the database file
+	// (default 1000, SQLite's own default).
+	CheckpointPages int
 
 	// syncMode, when set, breaks durability on purpose: "off" (no fsync) or
 	// "late" (fsync only at checkpoints, after the acknowledgement). Only the
@@ -99,6 +100,7 @@ type Store struct {
 	broken          atomic.Pointer[brokenErr]
 	committed       uint64
 	sinceCheck      int
+	outstanding     atomic.Int64 // jobs handed to the syncer and not yet completed
 }
 
 // Stats are counters since Open.
@@ -159,8 +161,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.TailCheck <= 0 {
 		opts.TailCheck = 4096
 	}
-	if opts.CheckpointBytes <= 0 {
-		opts.CheckpointBytes = 4 << 20
+	if opts.CheckpointPages <= 0 {
+		opts.CheckpointPages = 1000
 	}
 	if err := mkdirDurable(dir); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)

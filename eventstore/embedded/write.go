@@ -120,6 +120,7 @@ func (s *Store) writer() {
 				break drain
 			}
 		}
+		before := s.committed
 		answers, head := s.commit(batch, heads)
 		if s.opts.syncMode == "late" {
 			// The demonstration's broken order: answer first, sync later.
@@ -131,9 +132,9 @@ func (s *Store) writer() {
 			}
 			answers = nil
 		}
-		s.syncs <- syncJob{head: head, reqs: answers}
+		s.handOff(syncJob{head: head, reqs: answers})
 		if head > 0 {
-			s.maybeCheckpoint(ctx)
+			s.maybeCheckpoint(ctx, int(head-before))
 		}
 	}
 }

@@ -1,7 +1,8 @@
 package embedded
 
 import (
-	"context"
+	"github.com/custodian/custodian/eventstore"
+
 	"errors"
 	"fmt"
 	"os"
@@ -10,83 +11,55 @@ import (
 	"time"
 )
 
-// Durability is ours, not SQLite's: SQLite runs with synchronous=OFF and no
-// automatic checkpoints, and the store makes every commit durable itself.
+// Durability: SQLite runs in WAL mode with synchronous=NORMAL, which syncs
+// everything except the commits themselves: the WAL header before frames are
+// overwritten after a restart, the WAL before a checkpoint copies it, the
+// database file before a checkpoint records its progress or truncates the
+// WAL, and all of these in the checkpoint of the last connection's close. The
+// store makes each commit durable itself:
 //
 //   - The writer commits a group of appends (SQLite writes the WAL frames,
-//     without syncing) and hands the group to the syncer, then goes on with
-//     the next group.
+//     unsynced) and hands the group to the syncer, then goes on with the next
+//     group. SQLite's own automatic checkpoints run in the writer, synced.
 //   - The syncer fdatasyncs the WAL, which covers every group committed
 //     before the call, and only then publishes the new head and answers the
-//     group's appends. One fdatasync may cover several groups, and the
-//     writer's work on the next group overlaps it.
-//   - Checkpoints run in the writer, between groups: first every committed
-//     frame is synced (a barrier through the syncer), then the WAL is copied
-//     into the database file, then the database file is fsynced. Only after
-//     that can a later commit reset the WAL and overwrite frames, so no
-//     acknowledged event ever exists only in unsynced pages.
-//   - Close checkpoints (TRUNCATE) and fsyncs the database file before
-//     SQLite's last connection deletes the WAL.
-//
-// Readers never see more than the published head, so nothing that is not yet
-// durable is ever read (design: a reader never sees N+1 before N, and never
-// sees what a power cut could take back).
+//     groups' appends, in order. One fdatasync may cover several groups, and
+//     the writer's work on the next group overlaps it. When the syncer is
+//     idle and no append waits, the writer syncs inline instead: a lone
+//     writer pays no hand-off between goroutines.
+//   - Readers never see past the published head, so nothing that a power cut
+//     could take back is ever read.
+//   - A failed sync breaks the store for good (the kernel may have dropped
+//     the dirty pages and will not report it twice): nothing more is
+//     published or acknowledged, and every append fails.
+//   - Open fdatasyncs the WAL before it publishes the head it recovered, so
+//     what a killed process left in the page cache is durable before anyone
+//     reads it.
 
-// syncJob is one committed group the syncer must make durable, or a barrier.
+// syncJob is one committed group the syncer must make durable.
 type syncJob struct {
-	head    uint64        // the last position the group wrote (0: none)
-	reqs    []*appendReq  // answered once durable
-	barrier chan struct{} // closed once everything before it is durable
+	head uint64       // the last position the group wrote (0: none)
+	reqs []*appendReq // answered once durable
 }
 
-// openFiles opens the store's own descriptors of the database file and its
-// WAL, used only to sync them. They stay open until every SQLite connection
-// is closed: closing any descriptor of a file drops the process's POSIX locks
-// on it, SQLite's included.
-func (s *Store) openFiles() error {
-	var err error
-	if s.dbFile, err = os.OpenFile(filepath.Join(s.dir, DBFile), os.O_RDWR, 0); err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	return s.reopenWAL()
-}
-
-// reopenWAL opens the WAL SQLite uses now and makes its directory entry durable.
-func (s *Store) reopenWAL() error {
+// openWAL opens the store's own descriptor of the WAL, used only to sync it,
+// and makes the WAL's directory entry durable. SQLite keeps the WAL (same
+// inode) while any connection is open, and the writer's stays open until
+// Close.
+func (s *Store) openWAL() error {
 	f, err := os.OpenFile(filepath.Join(s.dir, DBFile+"-wal"), os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("open store: the WAL: %w", err)
 	}
+	s.walFile = f
 	if err := syncDir(s.dir); err != nil {
-		f.Close()
 		return err
 	}
-	if s.walFile != nil {
-		s.oldFiles = append(s.oldFiles, s.walFile) // closed with the others, after SQLite
-	}
-	s.walFile = f
-	return nil
+	return fdatasync(f)
 }
 
-// syncWAL makes every WAL frame written so far durable. It first checks
-// that its descriptor is still the WAL's: SQLite does not recreate the WAL
-// while a connection is open, but a sync of a stale file would be silent.
-func (s *Store) syncWAL() error {
-	st, err := s.walFile.Stat()
-	if err != nil {
-		return err
-	}
-	cur, err := os.Stat(filepath.Join(s.dir, DBFile+"-wal"))
-	if err != nil {
-		return fmt.Errorf("the WAL: %w", err)
-	}
-	if !os.SameFile(st, cur) {
-		if err := s.reopenWAL(); err != nil {
-			return err
-		}
-	}
-	return fdatasync(s.walFile)
-}
+// syncFile is how the WAL is synced; tests replace it to inject a failure.
+var syncFile = fdatasync
 
 func fdatasync(f *os.File) error {
 	for {
@@ -119,9 +92,8 @@ func (s *Store) syncer() {
 	}
 }
 
-// handOff gives a committed group to the syncer, or, when the syncer has
-// nothing in hand and no append is waiting, syncs it right here: a lone
-// writer then pays no hand-off between goroutines (each costs a wake-up).
+// handOff gives a committed group to the syncer, or syncs it right here when
+// the syncer has nothing in hand and no append is waiting.
 func (s *Store) handOff(job syncJob) {
 	if s.outstanding.Load() == 0 && len(s.reqs) == 0 {
 		s.complete([]syncJob{job})
@@ -136,22 +108,21 @@ func (s *Store) handOff(job syncJob) {
 // syncer, or in the writer when the syncer is idle (handOff); never both.
 func (s *Store) complete(jobs []syncJob) {
 	late := s.opts.syncMode == "late"
-	var err error
-	switch {
-	case s.opts.syncMode == "off":
-	case late:
-		time.Sleep(50 * time.Millisecond) // the demonstration's fsync comes well after the answer
-		err = s.syncWAL()
-	default:
-		err = s.syncWAL()
-	}
-	s.syncCount.Add(1)
-	if err != nil {
-		// After a failed fsync the kernel may have dropped the dirty
-		// pages: nothing written since the last good sync can be trusted,
-		// so the store refuses every further append.
-		s.broken.CompareAndSwap(nil, &brokenErr{err})
-		err = fmt.Errorf("sync the WAL: %w", err)
+	err := s.brokenError()
+	if err == nil {
+		switch {
+		case s.opts.syncMode == "off":
+		case late:
+			time.Sleep(50 * time.Millisecond) // the demonstration's fsync comes well after the answer
+			err = syncFile(s.walFile)
+		default:
+			err = syncFile(s.walFile)
+		}
+		s.syncCount.Add(1)
+		if err != nil {
+			s.broken.CompareAndSwap(nil, &brokenErr{err})
+			err = s.brokenError()
+		}
 	}
 	var head uint64
 	for _, j := range jobs {
@@ -162,13 +133,12 @@ func (s *Store) complete(jobs []syncJob) {
 	}
 	for _, j := range jobs {
 		for _, r := range j.reqs {
-			if err != nil && r.err == nil {
-				r.err = err
+			if err != nil {
+				// Not acknowledged, not even a repeat or a refusal: after a
+				// failed sync nothing written since the last good one counts.
+				r.err, r.res = err, eventstore.AppendResult{}
 			}
 			r.finish(r.err)
-		}
-		if j.barrier != nil {
-			close(j.barrier)
 		}
 	}
 }
@@ -176,57 +146,10 @@ func (s *Store) complete(jobs []syncJob) {
 // brokenErr wraps the error that broke the store.
 type brokenErr struct{ err error }
 
-// barrier waits until everything committed so far is durable.
-func (s *Store) barrier() {
-	b := make(chan struct{})
-	s.outstanding.Add(1)
-	s.syncs <- syncJob{barrier: b}
-	<-b
-}
-
-// maybeCheckpoint checkpoints once the commits since the last checkpoint
-// have written about CheckpointPages WAL frames. The WAL file's size cannot
-// tell: SQLite reuses it from the start after a checkpoint without
-// shrinking it. A commit writes a table page, the head record's page and
-// about one index page per event.
-func (s *Store) maybeCheckpoint(ctx context.Context, events int) {
-	s.sinceCheck += 2 + events
-	if s.sinceCheck < s.opts.CheckpointPages {
-		return
-	}
-	s.sinceCheck = 0
-	if err := s.checkpoint(ctx, "PASSIVE"); err != nil {
-		s.broken.CompareAndSwap(nil, &brokenErr{err})
-	}
-}
-
-// checkpoint copies the WAL into the database file, durably: synced WAL
-// before, synced database file after, before any later commit.
-func (s *Store) checkpoint(ctx context.Context, mode string) error {
-	if s.syncs != nil { // at Open, nothing is in flight yet
-		s.barrier()
-	}
-	if s.opts.syncMode == "off" {
-		_, err := s.w.conn.ExecContext(ctx, "PRAGMA wal_checkpoint("+mode+")")
-		return err
-	}
-	if _, err := s.w.conn.ExecContext(ctx, "PRAGMA wal_checkpoint("+mode+")"); err != nil {
-		return fmt.Errorf("checkpoint: %w", mapErr(err))
-	}
-	if err := s.dbFile.Sync(); err != nil {
-		return fmt.Errorf("checkpoint: sync the database file: %w", err)
-	}
-	if mode == "TRUNCATE" {
-		return fdatasync(s.walFile)
+// brokenError is the error every append gets once a sync failed, or nil.
+func (s *Store) brokenError() error {
+	if b := s.broken.Load(); b != nil {
+		return fmt.Errorf("the store stopped writing after a failed sync: %w", b.err)
 	}
 	return nil
-}
-
-// closeFiles closes the store's own descriptors, after SQLite's connections.
-func (s *Store) closeFiles() {
-	for _, f := range append(s.oldFiles, s.walFile, s.dbFile) {
-		if f != nil {
-			f.Close()
-		}
-	}
 }

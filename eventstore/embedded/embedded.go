@@ -1,12 +1,13 @@
 // Package embedded is the default event store: one SQLite file (through the
-// pure-Go modernc.org/sqlite driver) in WAL mode with synchronous=FULL, held by
-// one process. It implements eventstore.Store and passes eventstoretest.Run.
+// pure-Go modernc.org/sqlite driver) in WAL mode, held by one process. It implements eventstore.Store and passes eventstoretest.Run.
 //
 // Durability: a single writer goroutine takes every queued append, checks it,
-// writes all of them in one transaction and commits (one fsync of the WAL)
-// before it answers any of them: group commit. A request that fails its
-// revision check fails alone. Global positions are the table's INTEGER PRIMARY
-// KEY, dense from 1, assigned by the writer in commit order, so a reader never
+// and writes all of them in one transaction: group commit. A request that
+// fails its revision check fails alone. No append is answered before an
+// fdatasync of the WAL covers its commit; a syncer goroutine does that while
+// the writer commits the next group (durable.go). Global positions are the
+// table's INTEGER PRIMARY KEY, dense from 1, assigned by the writer in commit
+// order, and readers see only up to the last durable one, so a reader never
 // sees position N+1 before N.
 //
 // Integrity: every row holds the event's canonical encoding (the audit log's
@@ -53,9 +54,9 @@ type Options struct {
 	MaxBatchEvents int
 	// TailCheck is how many of the last events Open verifies (default 4096).
 	TailCheck int
-	// CheckpointPages is about how many WAL frames (pages) the writer lets
-	// commits add before it checkpoints the WAL into the database file
-	// (default 1000, SQLite's own default).
+	// CheckpointPages is the WAL size, in pages, from which SQLite
+	// checkpoints it into the database file (wal_autocheckpoint; default
+	// 1000, SQLite's own).
 	CheckpointPages int
 
 	// syncMode, when set, breaks durability on purpose: "off" (no fsync) or
@@ -91,16 +92,13 @@ type Store struct {
 
 	commits, written, syncCount atomic.Uint64
 
-	// Durability (durable.go). committed and sinceCheck belong to the
-	// writer goroutine.
-	dbFile, walFile *os.File
-	oldFiles        []*os.File
-	syncs           chan syncJob
-	syncerExited    chan struct{}
-	broken          atomic.Pointer[brokenErr]
-	committed       uint64
-	sinceCheck      int
-	outstanding     atomic.Int64 // jobs handed to the syncer and not yet completed
+	// Durability (durable.go). committed belongs to the writer goroutine.
+	walFile      *os.File
+	syncs        chan syncJob
+	syncerExited chan struct{}
+	broken       atomic.Pointer[brokenErr]
+	committed    uint64
+	outstanding  atomic.Int64 // jobs handed to the syncer and not yet completed
 }
 
 // Stats are counters since Open.
@@ -174,7 +172,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	s := &Store{dir: dir, opts: opts, lock: lock, notify: make(chan struct{})}
 	if err := s.open(); err != nil {
 		s.closeDBs()
-		s.closeFiles()
+		if s.walFile != nil {
+			s.walFile.Close()
+		}
 		lock.Close()
 		return nil, err
 	}
@@ -258,10 +258,15 @@ func syncDir(dir string) error {
 }
 
 func (s *Store) dsn() string {
-	// synchronous=OFF and no automatic checkpoints: durability is the
-	// store's own (durable.go).
+	// synchronous=NORMAL: SQLite syncs all but the commits, which the store
+	// makes durable itself (durable.go).
+	sync := "NORMAL"
+	if s.opts.syncMode == "off" {
+		sync = "OFF"
+	}
 	return "file:" + filepath.Join(s.dir, DBFile) +
-		"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=wal_autocheckpoint(0)" +
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")" +
+		"&_pragma=wal_autocheckpoint(" + strconv.Itoa(s.opts.CheckpointPages) + ")" +
 		"&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate"
 }
 
@@ -326,14 +331,9 @@ func (s *Store) verify(ctx context.Context) error {
 	if s.w, err = newWriterConn(ctx, s.wdb); err != nil {
 		return err
 	}
-	if err := s.openFiles(); err != nil {
-		return err
-	}
-	// What recovery and the schema left in the WAL becomes durable now.
-	if err := s.checkpoint(ctx, "PASSIVE"); err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	return nil
+	// What recovery found in the WAL (a killed process may have left it in
+	// the page cache only) is made durable before the head is published.
+	return s.openWAL()
 }
 
 // mapErr turns driver errors into the package's sentinels where one applies.
@@ -360,7 +360,9 @@ func (s *Store) Close() error {
 		<-s.exited
 		<-s.syncerExited
 		s.closeErr = s.closeDBs()
-		s.closeFiles()
+		if s.walFile != nil {
+			s.walFile.Close()
+		}
 		if err := s.lock.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = err
 		}

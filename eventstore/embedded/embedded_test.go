@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -71,4 +72,31 @@ func TestOpenRefusesAFileThatIsNotAStore(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, embedded.DBFile), []byte("this is not a database, just text that is long enough to have a header..........................................................................................."), 0o600))
 	_, err := embedded.Open(dir, embedded.Options{})
 	require.ErrorIs(t, err, eventstore.ErrCorrupt)
+}
+
+// TestFailedSyncBreaksTheStore: after an fdatasync of the WAL fails, the
+// store acknowledges nothing more and publishes nothing more — the kernel
+// may have dropped the dirty pages and reports that only once.
+func TestFailedSyncBreaksTheStore(t *testing.T) {
+	ctx := context.Background()
+	s, err := embedded.Open(t.TempDir(), embedded.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	stream := eventstoretest.Stream("broken")
+	first, err := s.Append(ctx, stream, eventstore.NoStream, eventstoretest.NewEvent(0))
+	require.NoError(t, err)
+
+	restore := embedded.FailSyncs(syscall.EIO)
+	_, err = s.Append(ctx, stream, eventstore.Exact(0), eventstoretest.NewEvent(1))
+	require.ErrorIs(t, err, syscall.EIO)
+	restore()
+
+	_, err = s.Append(ctx, stream, eventstore.Any, eventstoretest.NewEvent(2))
+	require.ErrorIs(t, err, syscall.EIO, "the failure is sticky, even after syncs work again")
+	h, err := s.Head(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, first.Position, h, "nothing unsynced is published")
+	var n int
+	require.NoError(t, s.ReadStream(ctx, stream, eventstore.Forward, 0, func(eventstore.Envelope) error { n++; return nil }))
+	assert.Equal(t, 1, n, "readers see only what was durable")
 }

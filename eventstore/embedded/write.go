@@ -39,8 +39,8 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if s.closed.Load() {
 		return eventstore.AppendResult{}, eventstore.ErrClosed
 	}
-	if b := s.broken.Load(); b != nil {
-		return eventstore.AppendResult{}, fmt.Errorf("append %s: the store stopped writing after %v", stream, b.err)
+	if err := s.brokenError(); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
 	}
 	if expected == nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: no expected revision: %w", stream, eventstore.ErrInvalidEvent)
@@ -91,20 +91,12 @@ func (s *Store) writer() {
 	defer close(s.exited)
 	defer s.w.close()
 	heads := newHeadCache(100_000)
-	ctx := context.Background()
 	for {
 		var first *appendReq
 		select {
 		case first = <-s.reqs:
 		case <-s.done:
 			s.failQueued()
-			// Everything into the database file, durably, before SQLite's
-			// last connection deletes the WAL.
-			if s.broken.Load() == nil {
-				if err := s.checkpoint(ctx, "TRUNCATE"); err != nil {
-					s.broken.CompareAndSwap(nil, &brokenErr{err})
-				}
-			}
 			close(s.syncs)
 			return
 		}
@@ -120,7 +112,14 @@ func (s *Store) writer() {
 				break drain
 			}
 		}
-		before := s.committed
+		if err := s.brokenError(); err != nil {
+			for _, r := range batch {
+				if r.state.CompareAndSwap(reqPending, reqTaken) {
+					r.finish(err)
+				}
+			}
+			continue
+		}
 		answers, head := s.commit(batch, heads)
 		if s.opts.syncMode == "late" {
 			// The demonstration's broken order: answer first, sync later.
@@ -133,9 +132,6 @@ func (s *Store) writer() {
 			answers = nil
 		}
 		s.handOff(syncJob{head: head, reqs: answers})
-		if head > 0 {
-			s.maybeCheckpoint(ctx, int(head-before))
-		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -34,12 +35,26 @@ type Authenticator struct {
 	verifier  *oidc.IDTokenVerifier
 	operators map[string]bool
 	now       func() time.Time
+
+	// verified remembers tokens whose signature and claims were checked,
+	// with their subject and expiry, so that a client's every request does
+	// not pay for the signature again. Expiry is checked on every use.
+	mu       sync.Mutex
+	verified map[string]verifiedToken
 }
+
+type verifiedToken struct {
+	subject string
+	expires time.Time
+}
+
+// maxVerified bounds the cache of verified tokens.
+const maxVerified = 10_000
 
 // NewAuthenticator returns an authenticator for cfg. With an issuer it
 // fetches the issuer's discovery document (ctx bounds that).
 func NewAuthenticator(ctx context.Context, cfg AuthConfig, now func() time.Time) (*Authenticator, error) {
-	a := &Authenticator{operators: map[string]bool{}, now: now}
+	a := &Authenticator{operators: map[string]bool{}, now: now, verified: map[string]verifiedToken{}}
 	for _, op := range cfg.Operators {
 		if op = strings.TrimSpace(op); op != "" {
 			a.operators[op] = true
@@ -72,27 +87,49 @@ func (a *Authenticator) IsOperator(sub string) bool { return a.operators[sub] }
 // allow-list (HS256 with the secret; asymmetric ones with OIDC), exp is
 // required, iss and aud are checked when configured.
 func (a *Authenticator) verify(ctx context.Context, raw string) (string, error) {
+	a.mu.Lock()
+	v, ok := a.verified[raw]
+	a.mu.Unlock()
+	if ok && a.now().Before(v.expires) {
+		return v.subject, nil
+	}
+	sub, exp, err := a.verifyToken(ctx, raw)
+	if err != nil {
+		return "", err
+	}
+	a.mu.Lock()
+	if len(a.verified) >= maxVerified {
+		clear(a.verified)
+	}
+	a.verified[raw] = verifiedToken{subject: sub, expires: exp}
+	a.mu.Unlock()
+	return sub, nil
+}
+
+// verifyToken checks a token's signature and claims and returns its subject
+// and expiry.
+func (a *Authenticator) verifyToken(ctx context.Context, raw string) (string, time.Time, error) {
 	if a.verifier != nil {
 		tok, err := a.verifier.Verify(ctx, raw)
 		if err != nil {
-			return "", fmt.Errorf("%w: %v", errUnauthenticated, err)
+			return "", time.Time{}, fmt.Errorf("%w: %v", errUnauthenticated, err)
 		}
 		if tok.Expiry.IsZero() {
-			return "", fmt.Errorf("%w: token has no exp", errUnauthenticated)
+			return "", time.Time{}, fmt.Errorf("%w: token has no exp", errUnauthenticated)
 		}
-		return tok.Subject, nil
+		return tok.Subject, tok.Expiry, nil
 	}
 	claims := jwt.RegisteredClaims{}
 	_, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.secret, nil },
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(a.now),
 		jwt.WithLeeway(5*time.Second))
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", errUnauthenticated, err)
+		return "", time.Time{}, fmt.Errorf("%w: %v", errUnauthenticated, err)
 	}
 	if claims.Subject == "" {
-		return "", fmt.Errorf("%w: token has no sub", errUnauthenticated)
+		return "", time.Time{}, fmt.Errorf("%w: token has no sub", errUnauthenticated)
 	}
-	return claims.Subject, nil
+	return claims.Subject, claims.ExpiresAt.Time, nil
 }
 
 // Token returns an HS256 token for sub valid for ttl, for `custodian token`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -131,4 +130,3 @@ func (s *server) errorHandler(err error, c echo.Context) {
 	}
 }
 
-var _ = slog.LevelError

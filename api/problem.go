@@ -129,4 +129,3 @@ func (s *server) errorHandler(err error, c echo.Context) {
 		s.log.Debug("write problem", "err", err)
 	}
 }
-

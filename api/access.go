@@ -44,16 +44,9 @@ type accessClassJSON struct {
 }
 
 func (s *server) changeAccessClass(c echo.Context) error {
-	r, err := userCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	var body accessClassRequest
-	if _, err := decode(c, &body); err != nil {
+	r, id, err := commandOn(c, &body)
+	if err != nil {
 		return err
 	}
 	cmd := domain.ChangeAccessClass{CaseID: id, AccessClass: domain.AccessClass(body.AccessClass),

@@ -178,16 +178,9 @@ func (b *editCaseRequest) Valid() []FieldError {
 }
 
 func (s *server) editCase(c echo.Context) error {
-	r, err := userCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	var body editCaseRequest
-	if _, err := decode(c, &body); err != nil {
+	r, id, err := commandOn(c, &body)
+	if err != nil {
 		return err
 	}
 	cmd := domain.EditCase{CaseID: id, Actor: r.caller.Subject, Now: r.now}
@@ -244,16 +237,9 @@ func (b *createFolderRequest) Valid() []FieldError {
 }
 
 func (s *server) createFolder(c echo.Context) error {
-	r, err := userCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	var body createFolderRequest
-	if _, err := decode(c, &body); err != nil {
+	r, id, err := commandOn(c, &body)
+	if err != nil {
 		return err
 	}
 	cmd := domain.CreateFolder{CaseID: id, FolderID: r.newID(), Name: body.Name, Actor: r.caller.Subject, Now: r.now}

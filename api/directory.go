@@ -162,6 +162,23 @@ func (s *server) listOrgs(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }
 
+// listOf answers an administrator's list of its organization's roles, users
+// or groups: {items: [...]}, each item as toJSON makes it.
+func listOf[T, J any](c echo.Context, s *server, all func(*projections.Directory, uuid.UUID) []T, toJSON func(T) J) error {
+	r, err := adminOf(c)
+	if err != nil {
+		return err
+	}
+	items := []J{}
+	_ = s.directory(func(d *projections.Directory) error {
+		for _, x := range all(d, r.caller.OrgID()) {
+			items = append(items, toJSON(x))
+		}
+		return nil
+	})
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
 // adminOf returns the request of an administrator of its organization.
 func adminOf(c echo.Context) (*request, error) {
 	r, err := userCaller(c)
@@ -231,16 +248,9 @@ func (s *server) createRole(c echo.Context) error {
 }
 
 func (s *server) updateRole(c echo.Context) error {
-	r, err := userCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	var dto roleDTO
-	if _, err := decode(c, &dto); err != nil {
+	r, id, err := commandOn(c, &dto)
+	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -269,18 +279,7 @@ func (s *server) updateRole(c echo.Context) error {
 }
 
 func (s *server) listRoles(c echo.Context) error {
-	r, err := adminOf(c)
-	if err != nil {
-		return err
-	}
-	items := []roleOut{}
-	_ = s.directory(func(d *projections.Directory) error {
-		for _, ro := range d.Roles(r.caller.OrgID()) {
-			items = append(items, roleJSON(ro))
-		}
-		return nil
-	})
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	return listOf(c, s, (*projections.Directory).Roles, roleJSON)
 }
 
 // ---- users ----
@@ -385,16 +384,9 @@ func (d *updateUserDTO) Valid() []FieldError {
 }
 
 func (s *server) updateUser(c echo.Context) error {
-	r, err := userCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	var dto updateUserDTO
-	if _, err := decode(c, &dto); err != nil {
+	r, id, err := commandOn(c, &dto)
+	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -433,18 +425,7 @@ func (s *server) updateUser(c echo.Context) error {
 }
 
 func (s *server) listUsers(c echo.Context) error {
-	r, err := adminOf(c)
-	if err != nil {
-		return err
-	}
-	items := []userOut{}
-	_ = s.directory(func(d *projections.Directory) error {
-		for _, u := range d.Users(r.caller.OrgID()) {
-			items = append(items, userJSON(u))
-		}
-		return nil
-	})
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	return listOf(c, s, (*projections.Directory).Users, userJSON)
 }
 
 // ---- groups ----
@@ -496,18 +477,7 @@ func (s *server) createGroup(c echo.Context) error {
 }
 
 func (s *server) listGroups(c echo.Context) error {
-	r, err := adminOf(c)
-	if err != nil {
-		return err
-	}
-	items := []groupOut{}
-	_ = s.directory(func(d *projections.Directory) error {
-		for _, g := range d.Groups(r.caller.OrgID()) {
-			items = append(items, groupJSON(g))
-		}
-		return nil
-	})
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	return listOf(c, s, (*projections.Directory).Groups, groupJSON)
 }
 
 type memberDTO struct {
@@ -524,16 +494,9 @@ func (d *memberDTO) Valid() []FieldError {
 }
 
 func (s *server) addGroupMember(c echo.Context) error {
-	r, err := userCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	var dto memberDTO
-	if _, err := decode(c, &dto); err != nil {
+	r, id, err := commandOn(c, &dto)
+	if err != nil {
 		return err
 	}
 	var userOrg uuid.UUID

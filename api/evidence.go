@@ -115,16 +115,9 @@ func isToken(s string) bool {
 // step records the answer for an Idempotency-Key; a retry after a crash
 // between the steps finds the first step done and completes the second.
 func (s *server) addEvidence(c echo.Context) error {
-	r, err := userCaller(c)
-	if err != nil {
-		return err
-	}
-	caseID, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
 	var body addEvidenceRequest
-	if _, err := decode(c, &body); err != nil {
+	r, caseID, err := commandOn(c, &body)
+	if err != nil {
 		return err
 	}
 	evID := r.newID()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/custodian/custodian/projections"
@@ -122,4 +123,22 @@ func userCaller(c echo.Context) (*request, error) {
 		return nil, errNotAUser
 	}
 	return r, nil
+}
+
+// commandOn reads what a command on one resource starts with, in this order:
+// the calling user (an operator is refused), the resource's id from the path,
+// and the body, decoded into dto.
+func commandOn(c echo.Context, dto any) (*request, uuid.UUID, error) {
+	r, err := userCaller(c)
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	if _, err := decode(c, dto); err != nil {
+		return nil, uuid.Nil, err
+	}
+	return r, id, nil
 }

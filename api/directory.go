@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,27 +10,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/custodian/custodian/domain"
+	"github.com/custodian/custodian/eventstore"
 	"github.com/custodian/custodian/projections"
 )
 
 // directory runs fn under the Directory read model's read lock.
 func (s *server) directory(fn func(d *projections.Directory) error) error {
 	return projections.View(s.runner, projections.DirectoryName, fn)
-}
-
-// settle waits until the read models reached every write this process
-// acknowledged; directory commands that check facts across aggregates call
-// it while they hold dirMu, so that the facts include the previous command.
-func (s *server) settle(ctx context.Context) error {
-	s.ackMu.Lock()
-	target := s.lastAck
-	s.ackMu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, s.wait)
-	defer cancel()
-	if err := s.runner.WaitFor(ctx, target); err != nil {
-		return errNotReady
-	}
-	return nil
 }
 
 // ---- organizations ----
@@ -80,7 +65,7 @@ func (s *server) createOrg(c echo.Context) error {
 	ctx := c.Request().Context()
 	s.dirMu.Lock()
 	defer s.dirMu.Unlock()
-	if err := s.settle(ctx); err != nil {
+	if err := s.waitFor(ctx, eventstore.Start); err != nil {
 		return err
 	}
 	if err := s.directory(func(d *projections.Directory) error {
@@ -256,7 +241,7 @@ func (s *server) updateRole(c echo.Context) error {
 	ctx := c.Request().Context()
 	s.dirMu.Lock()
 	defer s.dirMu.Unlock()
-	if err := s.settle(ctx); err != nil {
+	if err := s.waitFor(ctx, eventstore.Start); err != nil {
 		return err
 	}
 	var holders, others int
@@ -336,7 +321,7 @@ func (s *server) createUser(c echo.Context) error {
 	ctx := c.Request().Context()
 	s.dirMu.Lock()
 	defer s.dirMu.Unlock()
-	if err := s.settle(ctx); err != nil {
+	if err := s.waitFor(ctx, eventstore.Start); err != nil {
 		return err
 	}
 	var role domain.Role
@@ -392,7 +377,7 @@ func (s *server) updateUser(c echo.Context) error {
 	ctx := c.Request().Context()
 	s.dirMu.Lock()
 	defer s.dirMu.Unlock()
-	if err := s.settle(ctx); err != nil {
+	if err := s.waitFor(ctx, eventstore.Start); err != nil {
 		return err
 	}
 	cmd := domain.UpdateUser{UserID: id, Actor: r.caller.Subject, Now: r.now}

@@ -142,21 +142,30 @@ func (s *server) acked(p eventstore.Position) {
 // consistent waits until the read models reached the last acknowledged
 // position and the request's Custodian-Consistency token, up to the bound.
 func (s *server) consistent(c echo.Context) error {
-	s.ackMu.Lock()
-	target := s.lastAck
-	s.ackMu.Unlock()
+	at := eventstore.Start
 	if h := c.Request().Header.Get("Custodian-Consistency"); h != "" {
 		p, err := eventstore.ParsePosition(strings.TrimSpace(h))
 		if err != nil {
 			return invalid("Custodian-Consistency", "not a position")
 		}
-		if target.Before(p) {
-			target = p
-		}
+		at = p
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), s.wait)
+	return s.waitFor(c.Request().Context(), at)
+}
+
+// waitFor waits, up to the bound, until the read models reached at and every
+// write this process acknowledged. Directory commands whose rules read other
+// aggregates call it again while they hold dirMu, so that their facts
+// include the previous such command.
+func (s *server) waitFor(ctx context.Context, at eventstore.Position) error {
+	s.ackMu.Lock()
+	if at.Before(s.lastAck) {
+		at = s.lastAck
+	}
+	s.ackMu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, s.wait)
 	defer cancel()
-	if err := s.runner.WaitFor(ctx, target); err != nil {
+	if err := s.runner.WaitFor(ctx, at); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return errNotReady
 		}

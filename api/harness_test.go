@@ -37,13 +37,7 @@ func newHarness(t *testing.T) *harness {
 	store, err := embedded.Open(t.TempDir(), embedded.Options{})
 	require.NoError(t, err)
 	now := time.Now
-	runner := projections.NewRunner(store, now,
-		func() projections.Projection { return projections.NewDirectory() },
-		func() projections.Projection { return projections.NewCases() },
-		func() projections.Projection { return projections.NewNotifications() },
-		func() projections.Projection { return projections.NewExpiry() },
-		func() projections.Projection { return projections.NewRequests() },
-	)
+	runner := projections.NewRunner(store, now, projections.ReadModels()...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = runner.Run(ctx) }()

@@ -4,3 +4,15 @@
 //
 // It may import domain, eventstore and the standard library.
 package projections
+
+// ReadModels returns the factories of every read model the server runs, in
+// the order the runner feeds them.
+func ReadModels() []Factory {
+	return []Factory{
+		func() Projection { return NewDirectory() },
+		func() Projection { return NewCases() },
+		func() Projection { return NewNotifications() },
+		func() Projection { return NewExpiry() },
+		func() Projection { return NewRequests() },
+	}
+}

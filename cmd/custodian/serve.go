@@ -17,17 +17,6 @@ import (
 	"github.com/custodian/custodian/projections"
 )
 
-// readModels are the projections serve runs, in the order the runner feeds them.
-func readModels() []projections.Factory {
-	return []projections.Factory{
-		func() projections.Projection { return projections.NewDirectory() },
-		func() projections.Projection { return projections.NewCases() },
-		func() projections.Projection { return projections.NewNotifications() },
-		func() projections.Projection { return projections.NewExpiry() },
-		func() projections.Projection { return projections.NewRequests() },
-	}
-}
-
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
@@ -74,7 +63,7 @@ func serve(ctx context.Context, name string, args []string, getenv func(string) 
 	if err != nil {
 		return err
 	}
-	runner := projections.NewRunner(store, time.Now, readModels()...)
+	runner := projections.NewRunner(store, time.Now, projections.ReadModels()...)
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	var wg sync.WaitGroup

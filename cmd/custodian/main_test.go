@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestServeFlagsFromEnvironment(t *testing.T) {
+	cfg, err := parseServeFlags("serve", nil, env(map[string]string{
+		"CUSTODIAN_ADDR": "127.0.0.1:9999", "CUSTODIAN_DATA_DIR": "/tmp/x", "CUSTODIAN_STORE": "kurrentdb",
+		"KURRENTDB_URL": "esdb://h:2113?tls=false", "CUSTODIAN_OPERATORS": "ops, root ,",
+	}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9999", cfg.Addr)
+	assert.Equal(t, "/tmp/x", cfg.DataDir)
+	assert.Equal(t, "kurrentdb", cfg.Store)
+	assert.Equal(t, "esdb://h:2113?tls=false", cfg.KurrentURL)
+	assert.Equal(t, []string{"ops", "root"}, cfg.Operators)
+	assert.False(t, cfg.Demo)
+
+	cfg, err = parseServeFlags("demo", []string{"--addr", "127.0.0.1:1"}, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:1", cfg.Addr, "a flag wins over the default")
+	assert.Equal(t, "./data", cfg.DataDir)
+	assert.Equal(t, []string{"operator"}, cfg.Operators)
+	assert.True(t, cfg.Demo, "demo is serve --demo")
+
+	_, err = parseServeFlags("serve", []string{"extra"}, env(nil), io.Discard)
+	assert.Error(t, err)
+	_, err = parseServeFlags("demo", nil, env(map[string]string{"CUSTODIAN_OIDC_ISSUER": "https://idp"}), io.Discard)
+	assert.Error(t, err, "the demo prints HS256 tokens")
+}
+
+func TestRunRefusesUnknownCommands(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"frobnicate"}, env(nil), io.Discard, &stderr)
+	assert.True(t, errors.Is(err, errUsage))
+	assert.Contains(t, stderr.String(), "usage")
+	assert.Error(t, run(context.Background(), nil, env(nil), io.Discard, io.Discard))
+}
+
+func TestTokenNeedsASecret(t *testing.T) {
+	dir := t.TempDir()
+	err := run(context.Background(), []string{"token", "--operator", "--data-dir", dir}, env(nil), io.Discard, io.Discard)
+	require.Error(t, err, "no secret in the data dir yet")
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"token", "--user", "u-1"}, env(map[string]string{
+		"CUSTODIAN_JWT_SECRET": strings.Repeat("s", 32)}), &out, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 3, len(strings.Split(strings.TrimSpace(out.String()), ".")), "a JWT")
+}

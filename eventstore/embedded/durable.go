@@ -1,51 +1,50 @@
 package embedded
 
 import (
-	"github.com/custodian/custodian/eventstore"
-
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/custodian/custodian/eventstore"
 )
 
-// Durability: SQLite runs in WAL mode with synchronous=NORMAL, which syncs
-// everything except the commits themselves: the WAL header before frames are
-// overwritten after a restart, the WAL before a checkpoint copies it, the
-// database file before a checkpoint records its progress or truncates the
-// WAL, and all of these in the checkpoint of the last connection's close. The
-// store makes each commit durable itself:
+// Durability: an append is answered only after the journal (journal.go)
+// holds its events durably; readers read SQLite, which the indexer
+// (index.go) writes beside it:
 //
-//   - The writer commits a group of appends (SQLite writes the WAL frames,
-//     unsynced) and hands the group to the syncer, then goes on with the next
-//     group. SQLite's own automatic checkpoints run in the writer, synced.
-//   - The syncer fdatasyncs the WAL, which covers every group committed
-//     before the call, and only then publishes the new head and answers the
-//     groups' appends, in order. One fdatasync may cover several groups, and
-//     the writer's work on the next group overlaps it. When the syncer is
-//     idle and no append waits, the writer syncs inline instead: a lone
-//     writer pays no hand-off between goroutines.
-//   - Readers never see past the published head, so nothing that a power cut
-//     could take back is ever read.
-//   - A failed sync breaks the store for good (the kernel may have dropped
-//     the dirty pages and will not report it twice): nothing more is
+//   - The writer checks a group of appends, writes their records to the
+//     journal with one write, and hands the group to the syncer and to the
+//     indexer, then goes on with the next group.
+//   - The syncer fdatasyncs the journal, which covers every group written
+//     before the call; one fdatasync may cover several groups. When the
+//     syncer is idle and no append waits, the writer syncs inline instead:
+//     a lone writer pays no hand-off between goroutines.
+//   - The indexer commits the groups to SQLite meanwhile (WAL mode,
+//     synchronous=NORMAL: SQLite syncs its checkpoints, not its commits).
+//   - When the syncer is done with a group, its appends are answered, in
+//     order (advance). What is both durable and indexed is published to
+//     readers; a read first waits until every acknowledged append is
+//     published (settled), so a caller reads its own writes, and nothing a
+//     power cut could take back is ever read.
+//   - A failed write or sync breaks the store for good (the kernel may have
+//     dropped the dirty pages and will not report it twice): nothing more is
 //     published or acknowledged, and every append fails.
-//   - Open fdatasyncs the WAL before it publishes the head it recovered, so
-//     what a killed process left in the page cache is durable before anyone
-//     reads it.
+//   - Open replays into SQLite what the journal has beyond SQLite's last
+//     position, makes SQLite durable, and only then removes the journal.
 
-// syncJob is one committed group the syncer must make durable.
-type syncJob struct {
-	head uint64       // the last position the group wrote (0: none)
-	reqs []*appendReq // answered once durable
+// group is a group's appends waiting to be answered.
+type group struct {
+	last uint64 // durable and indexed up to here, they are answered
+	reqs []*appendReq
 }
 
-// openWAL opens the store's own descriptor of the WAL, used only to sync it,
-// and makes the WAL's directory entry durable. SQLite keeps the WAL (same
-// inode) while any connection is open, and the writer's stays open until
-// Close.
+// openWAL opens the store's own descriptor of SQLite's WAL, used only to
+// sync it, and makes it durable. SQLite keeps the WAL (same inode) while any
+// connection is open, and the writer's stays open until Close.
 func (s *Store) openWAL() error {
 	f, err := os.OpenFile(filepath.Join(s.dir, DBFile+"-wal"), os.O_RDWR, 0)
 	if err != nil {
@@ -58,7 +57,8 @@ func (s *Store) openWAL() error {
 	return fdatasync(f)
 }
 
-// syncFile is how the WAL is synced; tests replace it to inject a failure.
+// syncFile is how the journal and SQLite's WAL are synced; tests replace it
+// to inject a failure.
 var syncFile = fdatasync
 
 func fdatasync(f *os.File) error {
@@ -70,75 +70,98 @@ func fdatasync(f *os.File) error {
 	}
 }
 
-// syncer makes committed groups durable and answers them; see above.
-func (s *Store) syncer() {
-	defer close(s.syncerExited)
-	for job := range s.syncs {
-		jobs := []syncJob{job}
-	drain:
-		for {
-			select {
-			case j, ok := <-s.syncs:
-				if !ok {
-					break drain
-				}
-				jobs = append(jobs, j)
-			default:
-				break drain
-			}
-		}
-		s.complete(jobs)
-		s.outstanding.Add(-int64(len(jobs)))
-	}
-}
-
-// handOff gives a committed group to the syncer, or syncs it right here when
-// the syncer has nothing in hand and no append is waiting.
-func (s *Store) handOff(job syncJob) {
-	if s.outstanding.Load() == 0 && len(s.reqs) == 0 {
-		s.complete([]syncJob{job})
+// sync makes the journal durable up to last with one fdatasync of the
+// segment f, then answers what it covers.
+func (s *Store) sync(f *os.File, last uint64) {
+	switch s.opts.syncMode {
+	case "off":
+		s.advance(last, 0)
+		return
+	case "late":
+		// The demonstration's broken order: answer first, sync well after.
+		s.advance(last, 0)
+		time.AfterFunc(50*time.Millisecond, func() { _ = syncFile(f) })
 		return
 	}
-	s.outstanding.Add(1)
-	s.syncs <- job
+	s.syncCount.Add(1)
+	if err := syncFile(f); err != nil {
+		s.breakStore(fmt.Errorf("journal: sync: %w", err))
+		s.advance(0, 0)
+		return
+	}
+	s.advance(last, 0)
 }
 
-// complete makes jobs durable with one fdatasync of the WAL, then publishes
-// the new head and answers the jobs' appends, in order. It runs in the
-// syncer, or in the writer when the syncer is idle (handOff); never both.
-func (s *Store) complete(jobs []syncJob) {
-	late := s.opts.syncMode == "late"
+// enqueue adds a group to be answered; the writer enqueues in position order.
+func (s *Store) enqueue(g group) {
+	s.cmu.Lock()
+	s.waiting = append(s.waiting, g)
+	s.cmu.Unlock()
+}
+
+// readyHead is the last position both durable and indexed.
+func (s *Store) readyHead() uint64 {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return s.visible()
+}
+
+// visible is what readers may read: durable and indexed.
+func (s *Store) visible() uint64 { return min(s.durable, s.indexed) }
+
+// acknowledged is what appends are answered up to: durable.
+func (s *Store) acknowledged() uint64 { return s.durable }
+
+// advance moves the durable and indexed heads (0: unchanged), publishes
+// what readers may read, and answers the groups now durable, in order. Once
+// the store is broken it answers every waiting group with the error.
+func (s *Store) advance(durable, indexed uint64) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	s.durable = max(s.durable, durable)
+	s.indexed = max(s.indexed, indexed)
 	err := s.brokenError()
-	if err == nil {
-		switch {
-		case s.opts.syncMode == "off":
-		case late:
-			time.Sleep(50 * time.Millisecond) // the demonstration's fsync comes well after the answer
-			err = syncFile(s.walFile)
-		default:
-			err = syncFile(s.walFile)
-		}
-		s.syncCount.Add(1)
-		if err != nil {
-			s.broken.CompareAndSwap(nil, &brokenErr{err})
-			err = s.brokenError()
-		}
+	// The durable head moves only on a good sync, so what is visible stays
+	// readable after the store broke.
+	if v := s.visible(); v > s.published {
+		s.published = v
+		s.publish(v)
 	}
-	var head uint64
-	for _, j := range jobs {
-		head = max(head, j.head)
+	acked := s.acknowledged()
+	n := 0
+	for n < len(s.waiting) && (err != nil || s.waiting[n].last <= acked) {
+		n++
 	}
-	if err == nil && head > 0 && !late {
-		s.publish(head)
+	if n == 0 {
+		return
 	}
-	for _, j := range jobs {
-		for _, r := range j.reqs {
+	for _, g := range s.waiting[:n] {
+		for _, r := range g.reqs {
 			if err != nil {
 				// Not acknowledged, not even a repeat or a refusal: after a
-				// failed sync nothing written since the last good one counts.
+				// failed write or sync nothing since the last good one counts.
 				r.err, r.res = err, eventstore.AppendResult{}
 			}
 			r.finish(r.err)
+		}
+	}
+	s.waiting = append(s.waiting[:0:0], s.waiting[n:]...)
+}
+
+// settled waits until readers see every append acknowledged so far (the
+// indexer is at most a few milliseconds behind the journal), then returns
+// the head readers may read and the channel closed when it next moves.
+func (s *Store) settled(ctx context.Context) (uint64, <-chan struct{}, error) {
+	s.cmu.Lock()
+	want := s.acknowledged()
+	s.cmu.Unlock()
+	for {
+		h, changed := s.watch()
+		if h >= want || s.indexFailed.Load() {
+			return h, changed, nil
+		}
+		if err := s.await(ctx, changed); err != nil {
+			return 0, nil, err
 		}
 	}
 }
@@ -146,10 +169,27 @@ func (s *Store) complete(jobs []syncJob) {
 // brokenErr wraps the error that broke the store.
 type brokenErr struct{ err error }
 
-// brokenError is the error every append gets once a sync failed, or nil.
+// breakStore stops the store for good after a failed write or sync.
+func (s *Store) breakStore(err error) {
+	s.broken.CompareAndSwap(nil, &brokenErr{err})
+}
+
+// brokenError is the error every append gets once a write or sync failed,
+// or nil.
 func (s *Store) brokenError() error {
 	if b := s.broken.Load(); b != nil {
-		return fmt.Errorf("the store stopped writing after a failed sync: %w", b.err)
+		return fmt.Errorf("the store stopped writing after a failed write or sync: %w", b.err)
 	}
 	return nil
+}
+
+// reading tells the indexer that a reader waits for it, until the returned
+// function is called.
+func (s *Store) reading() (done func()) {
+	s.readers.Add(1)
+	select {
+	case s.readerWaits <- struct{}{}:
+	default:
+	}
+	return func() { s.readers.Add(-1) }
 }

@@ -1,20 +1,31 @@
-// Package embedded is the default event store: one SQLite file (through the
-// pure-Go modernc.org/sqlite driver) in WAL mode, held by one process. It implements eventstore.Store and passes eventstoretest.Run.
+// Package embedded is the default event store: one SQLite database (through
+// the pure-Go modernc.org/sqlite driver) in WAL mode, with a journal beside
+// it, held by one process. It implements eventstore.Store and passes
+// eventstoretest.Run.
 //
-// Durability: a single writer goroutine takes every queued append, checks it,
-// and writes all of them in one transaction: group commit. A request that
-// fails its revision check fails alone. No append is answered before an
-// fdatasync of the WAL covers its commit; a syncer goroutine does that while
-// the writer commits the next group (durable.go). Global positions are the
-// table's INTEGER PRIMARY KEY, dense from 1, assigned by the writer in commit
-// order, and readers see only up to the last durable one, so a reader never
-// sees position N+1 before N.
+// Writing (write.go, journal.go): appends are checked and written in groups,
+// one group at a time, by a writer goroutine or, when no other append waits,
+// by the appending goroutine itself. A group's events are written to the
+// journal, an append-only file, with one write and made durable with one
+// fdatasync before any append of the group is answered; a request that
+// fails its revision check fails alone. Global positions are dense from 1,
+// assigned in journal order.
 //
-// Integrity: every row holds the event's canonical encoding (the audit log's
-// Merkle leaf) and a CRC-32C of position and encoding, checked on every read;
-// a meta row records the head position and is updated in the same transaction,
-// so a lost tail or a gap is detected at Open. Damage is reported as
-// eventstore.ErrCorrupt naming the position, never skipped.
+// Indexing (index.go): the indexer goroutine writes the journaled events
+// into SQLite's events table (INTEGER PRIMARY KEY position, UNIQUE(stream,
+// revision), UNIQUE(id)), many groups to a transaction. Readers read SQLite
+// and see only what is both durable and indexed, and a read first waits
+// until everything acknowledged is (durable.go): a caller reads its own
+// writes, and never position N+1 before N. Open replays the journal into
+// SQLite; a journal segment is deleted once SQLite holds its events
+// durably.
+//
+// Integrity: every journal record carries a CRC-32C; every row holds the
+// event's canonical encoding (the audit log's Merkle leaf) and a CRC-32C of
+// position and encoding, checked on every read. Damage is reported as
+// eventstore.ErrCorrupt naming the position (or the journal file and
+// offset), never skipped; a torn journal tail, which no append was answered
+// for, ends the log.
 //
 // It may import the standard library, eventstore, uuid and modernc.org/sqlite.
 package embedded
@@ -32,7 +43,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
+	"github.com/google/uuid"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -58,10 +71,15 @@ type Options struct {
 	// checkpoints it into the database file (wal_autocheckpoint; default
 	// 1000, SQLite's own).
 	CheckpointPages int
+	// IndexDelay is how long the indexer gathers journaled groups into one
+	// SQLite transaction while no reader waits for it (default 2ms;
+	// negative: never). A reader that waits ends the gathering at once.
+	IndexDelay time.Duration
 
-	// syncMode, when set, breaks durability on purpose: "off" (no fsync) or
-	// "late" (fsync only at checkpoints, after the acknowledgement). Only the
-	// power-loss suite's demonstration sets it (export_test.go).
+	// syncMode, when set, breaks durability on purpose: "off" (no fsync of
+	// the journal, SQLite synchronous=OFF) or "late" (the journal's fsync
+	// comes 50 ms after the acknowledgement). Only the power-loss suite's
+	// demonstration sets it (export_test.go).
 	syncMode string
 }
 
@@ -73,15 +91,18 @@ type Store struct {
 	db   *sql.DB // readers
 	// readStmts holds the read queries prepared on db (query → *sql.Stmt).
 	readStmts sync.Map
-	wdb       *sql.DB // the writer's single connection
+	wdb       *sql.DB // the indexer's single connection
 	w         *writerConn
+	q         *writerConn // the writer's connection, for its checks
 	lock      *os.File
 
-	reqs     chan *appendReq
-	done     chan struct{} // closed by Close
-	exited   chan struct{} // closed when the writer goroutine has ended
-	closeErr error
-	once     sync.Once
+	reqs          chan *appendReq
+	done          chan struct{} // closed by Close
+	exited        chan struct{} // closed when the writer goroutine has ended
+	index         *indexQueue
+	indexerExited chan struct{}
+	closeErr      error
+	once          sync.Once
 
 	// head and its notification channel change together under headMu.
 	headMu sync.Mutex
@@ -92,23 +113,45 @@ type Store struct {
 
 	commits, written, syncCount atomic.Uint64
 
-	// Durability (durable.go). committed belongs to the writer goroutine.
-	walFile      *os.File
-	syncs        chan syncJob
-	syncerExited chan struct{}
-	broken       atomic.Pointer[brokenErr]
-	committed    uint64
-	outstanding  atomic.Int64 // jobs handed to the syncer and not yet completed
+	// The writer's side (write.go, journal.go), under wmu: one group is
+	// written at a time, by the writer goroutine or by a lone appender.
+	// committed is the last position journaled.
+	wmu       sync.Mutex
+	heads     *headCache
+	maxID     uuid.UUID // the greatest event id stored or journaled
+	j         journal
+	ov        *overlay
+	committed uint64
+
+	// closedSegs are finished journal segments, deleted by the indexer.
+	segMu      sync.Mutex
+	closedSegs []segment
+
+	// Durability (durable.go).
+	walFile     *os.File
+	broken      atomic.Pointer[brokenErr]
+	indexFailed atomic.Bool // the indexer could not write SQLite: it stopped
+
+	// Readers waiting for the indexer (index.go): while there is one, the
+	// indexer commits at once.
+	readers     atomic.Int64
+	readerWaits chan struct{}
+
+	// Answering (durable.go): under cmu.
+	cmu                         sync.Mutex
+	durable, indexed, published uint64
+	waiting                     []group
 }
 
 // Stats are counters since Open.
 type Stats struct {
-	// Commits is the number of transactions the writer committed.
+	// Commits is the number of SQLite transactions the indexer committed;
+	// one may hold many groups.
 	Commits uint64
-	// Syncs is the number of WAL fdatasyncs that made commits durable; one
-	// may cover several commits.
+	// Syncs is the number of journal fdatasyncs that made groups durable;
+	// one may cover several groups.
 	Syncs uint64
-	// Events is the number of events those transactions wrote.
+	// Events is the number of events written.
 	Events uint64
 }
 
@@ -144,20 +187,24 @@ CREATE TABLE IF NOT EXISTS meta (
 	key   TEXT PRIMARY KEY,
 	value INTEGER NOT NULL
 ) STRICT;
-INSERT OR IGNORE INTO meta(key, value) VALUES ('format', 1), ('head', 0);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('format', 1);
+DELETE FROM meta WHERE key = 'head';
 `
 
 // Open opens (creating if needed) the store in dir and takes the directory's
 // lock: a second process opening the same dir gets eventstore.ErrLocked. It
-// verifies the head record, the density of positions and the checksums of the
-// last events, and refuses to open (eventstore.ErrCorrupt, naming the
-// position) when they fail.
+// verifies the density of positions and the checksums of the last events,
+// and replays the journal; it refuses to open (eventstore.ErrCorrupt, naming
+// the position, or the journal file and offset) when they fail.
 func Open(dir string, opts Options) (*Store, error) {
 	if opts.MaxBatchEvents <= 0 {
 		opts.MaxBatchEvents = 4096
 	}
 	if opts.TailCheck <= 0 {
 		opts.TailCheck = 4096
+	}
+	if opts.IndexDelay == 0 {
+		opts.IndexDelay = 2 * time.Millisecond
 	}
 	if opts.CheckpointPages <= 0 {
 		opts.CheckpointPages = 1000
@@ -172,19 +219,24 @@ func Open(dir string, opts Options) (*Store, error) {
 	s := &Store{dir: dir, opts: opts, lock: lock, notify: make(chan struct{})}
 	if err := s.open(); err != nil {
 		s.closeDBs()
-		if s.walFile != nil {
-			s.walFile.Close()
+		for _, f := range []*os.File{s.walFile, s.j.f} {
+			if f != nil {
+				f.Close()
+			}
 		}
 		lock.Close()
 		return nil, err
 	}
-	s.committed = s.head
+	s.committed, s.durable, s.indexed, s.published = s.head, s.head, s.head, s.head
+	s.ov = newOverlay()
+	s.heads = newHeadCache(100_000)
 	s.reqs = make(chan *appendReq, 1024)
 	s.done = make(chan struct{})
 	s.exited = make(chan struct{})
-	s.syncs = make(chan syncJob, 1024)
-	s.syncerExited = make(chan struct{})
-	go s.syncer()
+	s.index = newIndexQueue()
+	s.indexerExited = make(chan struct{})
+	s.readerWaits = make(chan struct{}, 1)
+	go s.indexer()
 	go s.writer()
 	return s, nil
 }
@@ -258,8 +310,8 @@ func syncDir(dir string) error {
 }
 
 func (s *Store) dsn() string {
-	// synchronous=NORMAL: SQLite syncs all but the commits, which the store
-	// makes durable itself (durable.go).
+	// synchronous=NORMAL: SQLite syncs its checkpoints but not its commits;
+	// what it has not made durable, the journal holds (durable.go).
 	sync := "NORMAL"
 	if s.opts.syncMode == "off" {
 		sync = "OFF"
@@ -297,26 +349,20 @@ func (s *Store) open() error {
 	return s.verify(ctx)
 }
 
-// verify checks the head record against the table, the density of positions
-// and the checksums of the last TailCheck events.
+// verify checks the format, the density of positions and the checksums of
+// the last TailCheck events; then it replays the journal (recover).
 func (s *Store) verify(ctx context.Context) error {
-	var format, head int64
+	var format int64
 	if err := s.wdb.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'format'`).Scan(&format); err != nil {
 		return fmt.Errorf("open store: read format: %w", mapErr(err))
 	}
 	if format != 1 {
 		return fmt.Errorf("open store: unknown format %d: %w", format, eventstore.ErrCorrupt)
 	}
-	if err := s.wdb.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'head'`).Scan(&head); err != nil {
-		return fmt.Errorf("open store: read head: %w", mapErr(err))
-	}
 	var maxPos, count int64
 	var err error
 	if err = s.wdb.QueryRowContext(ctx, `SELECT coalesce(max(position), 0), count(*) FROM events`).Scan(&maxPos, &count); err != nil {
 		return fmt.Errorf("open store: %w", mapErr(err))
-	}
-	if maxPos != head {
-		return fmt.Errorf("open store: the log ends at position %d but its head record says %d: %w", maxPos, head, eventstore.ErrCorrupt)
 	}
 	if count != maxPos {
 		var gap int64
@@ -331,9 +377,67 @@ func (s *Store) verify(ctx context.Context) error {
 	if s.w, err = newWriterConn(ctx, s.wdb); err != nil {
 		return err
 	}
-	// What recovery found in the WAL (a killed process may have left it in
-	// the page cache only) is made durable before the head is published.
-	return s.openWAL()
+	if s.q, err = newWriterConn(ctx, s.db); err != nil {
+		return err
+	}
+	return s.recover(ctx)
+}
+
+// recover replays into SQLite what the journal holds beyond SQLite's last
+// position, makes SQLite durable (what recovery found in SQLite's WAL, a
+// killed process may have left in the page cache only), removes the journal
+// and starts a new one.
+func (s *Store) recover(ctx context.Context) error {
+	next := s.head + 1
+	var batch []row
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := s.w.insertTx(ctx, batch); err != nil {
+			return fmt.Errorf("open store: replay the journal: %w", err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err := replayJournal(s.dir, func(r row) error {
+		switch {
+		case r.position < next:
+			return nil // SQLite has it
+		case r.position > next:
+			return fmt.Errorf("open store: the journal goes on at position %d, SQLite ends at %d: %w", r.position, next-1, eventstore.ErrCorrupt)
+		}
+		batch = append(batch, r)
+		next++
+		if len(batch) >= maxIndexBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	s.head = next - 1
+	var maxID []byte
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(id), x'') FROM events`).Scan(&maxID); err != nil {
+		return fmt.Errorf("open store: %w", mapErr(err))
+	}
+	copy(s.maxID[:], maxID)
+	if err := s.openWAL(); err != nil {
+		return err
+	}
+	if err := removeSegments(s.dir); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	f, err := createSegment(s.dir, s.head+1)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	s.j = journal{dir: s.dir, f: f}
+	return nil
 }
 
 // mapErr turns driver errors into the package's sentinels where one applies.
@@ -351,21 +455,42 @@ func mapErr(err error) error {
 	return err
 }
 
-// Close stops the writer after the batch in flight, fails queued appends with
-// ErrClosed, and closes the database and the directory lock.
+// Close stops the writer after the group in flight, fails queued appends
+// with ErrClosed, waits until what was journaled is durable and indexed,
+// makes SQLite durable, removes the journal, and closes the database and
+// the directory lock. After a failed write or sync the journal stays, for
+// the next Open to replay.
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
 		close(s.done)
 		<-s.exited
-		<-s.syncerExited
-		s.closeErr = s.closeDBs()
-		if s.walFile != nil {
-			s.walFile.Close()
+		s.wmu.Lock() // a lone appender may be writing its group
+		s.index.close()
+		s.wmu.Unlock()
+		<-s.indexerExited
+		var errs []error
+		if s.brokenError() == nil {
+			if err := syncFile(s.walFile); err != nil {
+				errs = append(errs, err)
+			} else {
+				s.j.f.Close()
+				s.segMu.Lock()
+				for _, seg := range s.closedSegs {
+					seg.f.Close()
+				}
+				s.segMu.Unlock()
+				errs = append(errs, removeSegments(s.dir))
+			}
 		}
-		if err := s.lock.Close(); err != nil && s.closeErr == nil {
-			s.closeErr = err
+		errs = append(errs, s.closeDBs())
+		for _, f := range []*os.File{s.walFile, s.j.f} {
+			if f != nil {
+				f.Close()
+			}
 		}
+		errs = append(errs, s.lock.Close())
+		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
 }
@@ -376,6 +501,11 @@ func (s *Store) closeDBs() error {
 		st.(*sql.Stmt).Close()
 		return true
 	})
+	for _, w := range []*writerConn{s.q, s.w} {
+		if w != nil {
+			w.close()
+		}
+	}
 	if s.db != nil {
 		errs = append(errs, s.db.Close())
 	}
@@ -393,7 +523,10 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 	if err := ctx.Err(); err != nil {
 		return eventstore.Position{}, err
 	}
-	h, _ := s.watch()
+	h, _, err := s.settled(ctx)
+	if err != nil {
+		return eventstore.Position{}, err
+	}
 	return pos(h), nil
 }
 

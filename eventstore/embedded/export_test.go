@@ -4,12 +4,13 @@ import "os"
 
 // UnsafeSyncOptions returns options that break durability on purpose, for the
 // power-loss suite's demonstration that it detects a store which acknowledges
-// before its data is durable: "off" removes the fsync (SQLite synchronous=OFF
-// and no fdatasync of the WAL), "late" moves it after the acknowledgement
-// (appends are answered at commit; the WAL is fdatasynced 50 ms later).
+// before its data is durable: "off" removes the fsync (no fdatasync of the
+// journal, SQLite synchronous=OFF), "late" moves it after the
+// acknowledgement (appends are answered once journaled; the journal is
+// fdatasynced 50 ms later).
 func UnsafeSyncOptions(mode string) Options { return Options{syncMode: mode} }
 
-// FailSyncs makes every later sync of the WAL fail with err, until the
+// FailSyncs makes every later sync of the journal or the WAL fail with err, until the
 // returned function restores it.
 func FailSyncs(err error) (restore func()) {
 	syncFile = func(*os.File) error { return err }

@@ -29,7 +29,10 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 	// be in the WAL's unsynced tail (durable.go).
 	const fwd = `SELECT position, body, checksum FROM events WHERE stream = ? AND revision >= ? AND position <= ? ORDER BY revision LIMIT ?`
 	const bwd = `SELECT position, body, checksum FROM events WHERE stream = ? AND revision <= ? AND position <= ? ORDER BY revision DESC LIMIT ?`
-	head, _ := s.watch()
+	head, _, err := s.settled(ctx)
+	if err != nil {
+		return err
+	}
 	q := fwd
 	if dir == eventstore.Backward {
 		q = bwd
@@ -96,7 +99,10 @@ func (s *Store) ReadAll(ctx context.Context, from eventstore.Position, follow bo
 		// Take the head and the channel that announces the next commit
 		// together, then read up to that head: a commit after this point
 		// closes the channel, so no wake-up is missed.
-		head, changed := s.watch()
+		head, changed, err := s.settled(ctx)
+		if err != nil {
+			return err
+		}
 		if after < head {
 			if err := s.readRange(ctx, s.db, after, head, fn); err != nil {
 				return err
@@ -107,12 +113,8 @@ func (s *Store) ReadAll(ctx context.Context, from eventstore.Position, follow bo
 		if !follow {
 			return nil
 		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.done:
-			return eventstore.ErrClosed
+		if err := s.await(ctx, changed); err != nil {
+			return err
 		}
 	}
 }
@@ -207,4 +209,17 @@ func (s *Store) readStmt(ctx context.Context, query string, args []any) (*sql.Ro
 		}
 	}
 	return st.(*sql.Stmt).QueryContext(ctx, args...)
+}
+
+// await waits, as a reader the indexer does not keep waiting, for changed.
+func (s *Store) await(ctx context.Context, changed <-chan struct{}) error {
+	defer s.reading()()
+	select {
+	case <-changed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return eventstore.ErrClosed
+	}
 }

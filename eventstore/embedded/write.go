@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -54,6 +55,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		norm[i] = e.Normalize(now)
 	}
 	req := &appendReq{stream: stream, expected: expected, events: norm, done: make(chan struct{})}
+	// A lone appender writes its group itself: no hand-off to the writer
+	// goroutine and back, which costs a thread wake-up each way.
+	if len(s.reqs) == 0 && s.wmu.TryLock() {
+		if !s.closed.Load() && len(s.reqs) == 0 {
+			s.write([]*appendReq{req})
+			s.wmu.Unlock()
+			return req.result(stream)
+		}
+		s.wmu.Unlock()
+	}
 	select {
 	case s.reqs <- req:
 	case <-s.done:
@@ -74,10 +85,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		}
 		<-req.done
 	}
-	if req.err != nil {
-		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, req.err)
+	return req.result(stream)
+}
+
+func (r *appendReq) result(stream string) (eventstore.AppendResult, error) {
+	<-r.done
+	if r.err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, r.err)
 	}
-	return req.res, nil
+	return r.res, nil
 }
 
 func (r *appendReq) finish(err error) {
@@ -85,23 +101,22 @@ func (r *appendReq) finish(err error) {
 	close(r.done)
 }
 
-// writer is the single goroutine that writes. It group-commits every request
-// queued while the previous commit was syncing.
+// writer is the goroutine that writes the groups of concurrent appends. It
+// takes every request queued while the previous group was being written
+// and writes them as one group (write).
 func (s *Store) writer() {
 	defer close(s.exited)
-	defer s.w.close()
-	heads := newHeadCache(100_000)
 	for {
 		var first *appendReq
 		select {
 		case first = <-s.reqs:
 		case <-s.done:
 			s.failQueued()
-			close(s.syncs)
 			return
 		}
 		batch := []*appendReq{first}
 		n := len(first.events)
+		s.wmu.Lock()
 	drain:
 		for n < s.opts.MaxBatchEvents {
 			select {
@@ -112,27 +127,71 @@ func (s *Store) writer() {
 				break drain
 			}
 		}
-		if err := s.brokenError(); err != nil {
-			for _, r := range batch {
-				if r.state.CompareAndSwap(reqPending, reqTaken) {
-					r.finish(err)
+		s.write(batch)
+		s.wmu.Unlock()
+	}
+}
+
+// write writes one group, under wmu: it checks the requests, journals the
+// accepted events of all of them with one write, hands them to the indexer,
+// fdatasyncs the journal and answers the group. While it syncs, the next
+// group gathers in the queue.
+func (s *Store) write(batch []*appendReq) {
+	if err := s.brokenError(); err != nil {
+		for _, r := range batch {
+			if r.state.CompareAndSwap(reqPending, reqTaken) {
+				r.finish(err)
+			}
+		}
+		return
+	}
+	answers, rows := s.prepare(batch, s.heads)
+	if len(rows) > 0 {
+		if err := s.j.write(rows); err != nil {
+			// What part of the group reached the file is unknown: no
+			// more writes after it (Open cuts a torn tail).
+			s.breakStore(err)
+		} else {
+			s.ov.add(rows)
+			for _, r := range rows {
+				if bytes.Compare(r.id[:], s.maxID[:]) > 0 {
+					s.maxID = r.id
 				}
 			}
-			continue
+			s.committed = rows[len(rows)-1].position
+			s.written.Add(uint64(len(rows)))
 		}
-		answers, head := s.commit(batch, heads)
-		if s.opts.syncMode == "late" {
-			// The demonstration's broken order: answer first, sync later.
-			if head > 0 {
-				s.publish(head)
-			}
-			for _, r := range answers {
-				r.finish(r.err)
-			}
-			answers = nil
-		}
-		s.handOff(syncJob{head: head, reqs: answers})
 	}
+	s.enqueue(group{last: s.committed, reqs: answers})
+	if len(rows) == 0 || s.brokenError() != nil {
+		s.advance(0, 0)
+		return
+	}
+	s.index.push(rows, s.committed, s.readers.Load() > 0)
+	s.sync(s.j.f, s.committed)
+	if s.j.size >= segmentBytes {
+		if err := s.rotate(); err != nil {
+			s.breakStore(err)
+			s.advance(0, 0)
+		}
+	}
+}
+
+// rotate syncs the open journal segment and starts the next one, so that a
+// torn record can only ever be in the last segment.
+func (s *Store) rotate() error {
+	if err := syncFile(s.j.f); err != nil {
+		return fmt.Errorf("journal: sync: %w", err)
+	}
+	f, err := createSegment(s.dir, s.committed+1)
+	if err != nil {
+		return err
+	}
+	s.segMu.Lock()
+	s.closedSegs = append(s.closedSegs, segment{f: s.j.f, last: s.committed})
+	s.segMu.Unlock()
+	s.j.f, s.j.size = f, 0
+	return nil
 }
 
 func (s *Store) failQueued() {
@@ -163,12 +222,11 @@ type row struct {
 	body     []byte
 }
 
-// commit writes one group of requests in one transaction. It returns the
-// requests to answer once what the group wrote is durable (each with its
-// result or error set), and the last position the group wrote (0 if none).
-// Requests refused by their checks carry their error; the others succeed or
-// fail together with the commit.
-func (s *Store) commit(batch []*appendReq, heads *headCache) ([]*appendReq, uint64) {
+// prepare checks one group of requests and returns the requests to answer
+// once what the group writes is durable and indexed (each with its result or
+// error set), and the rows to journal. Requests refused by their checks
+// carry their error; the others succeed with the journal write.
+func (s *Store) prepare(batch []*appendReq, heads *headCache) ([]*appendReq, []row) {
 	live := batch[:0]
 	for _, r := range batch {
 		if r.state.CompareAndSwap(reqPending, reqTaken) {
@@ -176,39 +234,32 @@ func (s *Store) commit(batch []*appendReq, heads *headCache) ([]*appendReq, uint
 		}
 	}
 	if len(live) == 0 {
-		return nil, 0
+		return nil, nil
 	}
 	ctx := context.Background()
-	w := s.w
-	if err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return failAll(live, fmt.Errorf("begin: %w", mapErr(err)), heads), 0
-	}
-	known, err := w.lookupIDs(ctx, live)
+	known, err := s.lookupIDs(ctx, live)
 	if err != nil {
-		w.rollback(ctx)
-		return failAll(live, err, heads), 0
+		return failAll(live, err), nil
 	}
 	next := s.committed + 1
 	var rows []row
-	var writers []*appendReq
+	answers := make([]*appendReq, 0, len(live))
 	pending := map[string]uint64{} // stream → revision of its last event in this group, +1
 	for _, r := range live {
 		// A repeat of an append already stored answers with the original
-		// result, once that is durable too: it goes through the syncer
-		// like the rest.
+		// result, once that is durable too: it waits like the rest.
 		if res, ok, err := idempotent(r, known); ok || err != nil {
 			r.res, r.err = res, err
-			writers = append(writers, r)
+			answers = append(answers, r)
 			continue
 		}
-		cur, err := w.streamNext(ctx, r.stream, pending, heads)
+		cur, err := s.streamNext(ctx, r.stream, pending, heads)
 		if err != nil {
-			w.rollback(ctx)
-			return failAll(live, err, heads), 0
+			return failAll(live, err), nil
 		}
 		if err := check(r.expected, cur); err != nil {
 			r.err = err
-			writers = append(writers, r)
+			answers = append(answers, r)
 			continue
 		}
 		for i, e := range r.events {
@@ -221,38 +272,62 @@ func (s *Store) commit(batch []*appendReq, heads *headCache) ([]*appendReq, uint
 		last := rows[len(rows)-1]
 		pending[r.stream] = last.revision + 1
 		r.res = eventstore.AppendResult{Revision: eventstore.Revision(last.revision), Position: pos(last.position)}
-		writers = append(writers, r)
+		answers = append(answers, r)
 	}
-	if len(rows) == 0 {
-		w.rollback(ctx)
-		return writers, 0
-	}
-	if err := w.insertRows(ctx, rows); err != nil {
-		w.rollback(ctx)
-		return failAll(writers, err, heads), 0
-	}
-	if err := w.exec(ctx, `UPDATE meta SET value = ? WHERE key = 'head'`, int64(next-1)); err != nil {
-		w.rollback(ctx)
-		return failAll(writers, mapErr(err), heads), 0
-	}
-	if err := w.exec(ctx, "COMMIT"); err != nil {
-		w.rollback(ctx)
-		return failAll(writers, fmt.Errorf("commit: %w", mapErr(err)), heads), 0
-	}
-	s.commits.Add(1)
-	s.written.Add(uint64(len(rows)))
 	for stream, n := range pending {
 		heads.put(stream, n)
 	}
-	s.committed = next - 1
-	return writers, next - 1
+	return answers, rows
 }
 
-// failAll sets err on every request of a group whose transaction failed
-// (nothing of it was written) and returns them to be answered. The stream
-// head cache is dropped: after a failed transaction it may be ahead.
-func failAll(reqs []*appendReq, err error, heads *headCache) []*appendReq {
-	heads.reset()
+// lookupIDs finds which of the group's event IDs are already stored: in the
+// overlay, else in SQLite.
+func (s *Store) lookupIDs(ctx context.Context, reqs []*appendReq) (map[uuid.UUID]stored, error) {
+	var ids []uuid.UUID
+	for _, r := range reqs {
+		for _, e := range r.events {
+			ids = append(ids, e.ID)
+		}
+	}
+	known := make(map[uuid.UUID]stored)
+	// An id above every stored one (the usual case: version 7 ids grow
+	// with time) needs no look-up.
+	old := ids[:0]
+	for _, id := range ids {
+		if bytes.Compare(id[:], s.maxID[:]) <= 0 {
+			old = append(old, id)
+		}
+	}
+	rest := s.ov.lookup(old, known)
+	if err := s.q.lookupIDs(ctx, rest, known); err != nil {
+		return nil, err
+	}
+	return known, nil
+}
+
+// streamNext returns the revision the stream's next event gets (0 for a new
+// stream), from this group's writes, the overlay, the cache, or SQLite.
+func (s *Store) streamNext(ctx context.Context, stream string, pending map[string]uint64, heads *headCache) (uint64, error) {
+	if n, ok := pending[stream]; ok {
+		return n, nil
+	}
+	if n, ok := s.ov.stream(stream); ok {
+		return n, nil
+	}
+	if n, ok := heads.get(stream); ok {
+		return n, nil
+	}
+	n, err := s.q.streamNext(ctx, stream)
+	if err != nil {
+		return 0, err
+	}
+	heads.put(stream, n)
+	return n, nil
+}
+
+// failAll sets err on every request of a group whose checks could not be
+// made (nothing of it is written) and returns them to be answered.
+func failAll(reqs []*appendReq, err error) []*appendReq {
 	for _, r := range reqs {
 		r.err = err
 	}
@@ -333,5 +408,3 @@ func (c *headCache) put(stream string, next uint64) {
 	}
 	c.m[stream] = next
 }
-
-func (c *headCache) reset() { clear(c.m) }

@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// writerConn is the writer goroutine's own connection with its prepared
-// statements. Statements with a variable number of values are prepared once
+// writerConn is one goroutine's own connection with its prepared statements
+// (the writer's, for its checks, and the indexer's, for its inserts). Statements with a variable number of values are prepared once
 // per power of two and padded, so no SQL is parsed on the hot path.
 type writerConn struct {
 	conn  *sql.Conn
@@ -64,30 +64,27 @@ func (w *writerConn) rollback(ctx context.Context) { _ = w.exec(ctx, "ROLLBACK")
 // pow2 is the smallest power of two ≥ n (n ≥ 1).
 func pow2(n int) int { return 1 << bits.Len(uint(n-1)) }
 
-// lookupIDs finds which of the group's event IDs are already stored.
-func (w *writerConn) lookupIDs(ctx context.Context, reqs []*appendReq) (map[uuid.UUID]stored, error) {
-	var ids []any
-	for _, r := range reqs {
-		for _, e := range r.events {
-			ids = append(ids, e.ID[:])
-		}
-	}
-	known := make(map[uuid.UUID]stored)
+// lookupIDs adds to known those of ids that SQLite holds.
+func (w *writerConn) lookupIDs(ctx context.Context, ids []uuid.UUID, known map[uuid.UUID]stored) error {
 	for i := 0; i < len(ids); i += maxLookup {
 		part := ids[i:min(i+maxLookup, len(ids))]
 		k := pow2(len(part))
-		for len(part) < k {
-			part = append(part, part[len(part)-1]) // a repeated id matches once
+		args := make([]any, 0, k)
+		for _, id := range part {
+			args = append(args, id[:])
+		}
+		for len(args) < k {
+			args = append(args, args[len(args)-1]) // a repeated id matches once
 		}
 		st, err := w.stmt(ctx, `SELECT id, stream, revision, position FROM events WHERE id IN (?`+strings.Repeat(",?", k-1)+`)`)
 		if err != nil {
-			return nil, fmt.Errorf("look up event ids: %w", err)
+			return fmt.Errorf("look up event ids: %w", err)
 		}
-		if err := scanStored(ctx, st, part, known); err != nil {
-			return nil, fmt.Errorf("look up event ids: %w", mapErr(err))
+		if err := scanStored(ctx, st, args, known); err != nil {
+			return fmt.Errorf("look up event ids: %w", mapErr(err))
 		}
 	}
-	return known, nil
+	return nil
 }
 
 func scanStored(ctx context.Context, st *sql.Stmt, args []any, known map[uuid.UUID]stored) error {
@@ -109,15 +106,9 @@ func scanStored(ctx context.Context, st *sql.Stmt, args []any, known map[uuid.UU
 	return rows.Err()
 }
 
-// streamNext returns the revision the stream's next event gets (0 for a new
-// stream), from this group's writes, the cache, or the table.
-func (w *writerConn) streamNext(ctx context.Context, stream string, pending map[string]uint64, heads *headCache) (uint64, error) {
-	if n, ok := pending[stream]; ok {
-		return n, nil
-	}
-	if n, ok := heads.get(stream); ok {
-		return n, nil
-	}
+// streamNext returns the revision the stream's next event gets in SQLite (0
+// for a new stream).
+func (w *writerConn) streamNext(ctx context.Context, stream string) (uint64, error) {
 	st, err := w.stmt(ctx, `SELECT max(revision) FROM events WHERE stream = ?`)
 	if err != nil {
 		return 0, fmt.Errorf("read stream head: %w", err)
@@ -126,12 +117,10 @@ func (w *writerConn) streamNext(ctx context.Context, stream string, pending map[
 	if err := st.QueryRowContext(ctx, stream).Scan(&last); err != nil {
 		return 0, fmt.Errorf("read stream head: %w", mapErr(err))
 	}
-	n := uint64(0)
-	if last.Valid {
-		n = uint64(last.Int64) + 1
+	if !last.Valid {
+		return 0, nil
 	}
-	heads.put(stream, n)
-	return n, nil
+	return uint64(last.Int64) + 1, nil
 }
 
 // insertRows writes rows with multi-row INSERT statements of power-of-two

@@ -27,7 +27,8 @@
 // offset), never skipped; a torn journal tail, which no append was answered
 // for, ends the log.
 //
-// It may import the standard library, eventstore, uuid and modernc.org/sqlite.
+// It may import the standard library, eventstore, uuid, modernc.org/sqlite
+// and bits-and-blooms/bloom.
 package embedded
 
 import (
@@ -67,10 +68,9 @@ type Options struct {
 	MaxBatchEvents int
 	// TailCheck is how many of the last events Open verifies (default 4096).
 	TailCheck int
-	// CheckpointPages is the WAL size, in pages, from which SQLite
-	// checkpoints it into the database file (wal_autocheckpoint; default
-	// 1000, SQLite's own).
-	CheckpointPages int
+	// CheckpointEvents is how many indexed events make the checkpointer
+	// copy SQLite's WAL into the database file (default 1000).
+	CheckpointEvents int
 	// IndexDelay is how long the indexer gathers journaled groups into one
 	// SQLite transaction while no reader waits for it (default 2ms;
 	// negative: never). A reader that waits ends the gathering at once.
@@ -96,13 +96,17 @@ type Store struct {
 	q         *writerConn // the writer's connection, for its checks
 	lock      *os.File
 
-	reqs          chan *appendReq
-	done          chan struct{} // closed by Close
-	exited        chan struct{} // closed when the writer goroutine has ended
-	index         *indexQueue
-	indexerExited chan struct{}
-	closeErr      error
-	once          sync.Once
+	reqs   chan *appendReq
+	done   chan struct{} // closed by Close
+	exited chan struct{} // closed when the writer goroutine has ended
+	index  *indexQueue
+	// checkpoints wakes the checkpointer (index.go); closed by Close.
+	checkpoints        chan struct{}
+	checkpointerExited chan struct{}
+	ckpt               *writerConn
+	indexerExited      chan struct{}
+	closeErr           error
+	once               sync.Once
 
 	// head and its notification channel change together under headMu.
 	headMu sync.Mutex
@@ -116,12 +120,15 @@ type Store struct {
 	// The writer's side (write.go, journal.go), under wmu: one group is
 	// written at a time, by the writer goroutine or by a lone appender.
 	// committed is the last position journaled.
-	wmu       sync.Mutex
-	heads     *headCache
-	maxID     uuid.UUID // the greatest event id stored or journaled
-	j         journal
-	ov        *overlay
-	committed uint64
+	wmu     sync.Mutex
+	heads   *headCache
+	maxID   uuid.UUID // the greatest event id stored or journaled
+	streams knownStreams
+	// filterBuilt is closed when buildStreamFilter has ended.
+	filterBuilt chan struct{}
+	j           journal
+	ov          *overlay
+	committed   uint64
 
 	// closedSegs are finished journal segments, deleted by the indexer.
 	segMu      sync.Mutex
@@ -206,8 +213,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.IndexDelay == 0 {
 		opts.IndexDelay = 2 * time.Millisecond
 	}
-	if opts.CheckpointPages <= 0 {
-		opts.CheckpointPages = 1000
+	if opts.CheckpointEvents <= 0 {
+		opts.CheckpointEvents = 1000
 	}
 	if err := mkdirDurable(dir); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -237,6 +244,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.indexerExited = make(chan struct{})
 	s.readerWaits = make(chan struct{}, 1)
 	go s.indexer()
+	s.checkpoints = make(chan struct{}, 1)
+	s.checkpointerExited = make(chan struct{})
+	go s.checkpointer()
+	s.filterBuilt = make(chan struct{})
+	go s.buildStreamFilter()
 	go s.writer()
 	return s, nil
 }
@@ -318,7 +330,7 @@ func (s *Store) dsn() string {
 	}
 	return "file:" + filepath.Join(s.dir, DBFile) +
 		"?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")" +
-		"&_pragma=wal_autocheckpoint(" + strconv.Itoa(s.opts.CheckpointPages) + ")" +
+		"&_pragma=wal_autocheckpoint(0)" + // the checkpointer's (index.go)
 		"&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate"
 }
 
@@ -378,6 +390,9 @@ func (s *Store) verify(ctx context.Context) error {
 		return err
 	}
 	if s.q, err = newWriterConn(ctx, s.db); err != nil {
+		return err
+	}
+	if s.ckpt, err = newWriterConn(ctx, s.db); err != nil {
 		return err
 	}
 	return s.recover(ctx)
@@ -465,10 +480,13 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		close(s.done)
 		<-s.exited
+		<-s.filterBuilt
 		s.wmu.Lock() // a lone appender may be writing its group
 		s.index.close()
 		s.wmu.Unlock()
 		<-s.indexerExited
+		close(s.checkpoints)
+		<-s.checkpointerExited
 		var errs []error
 		if s.brokenError() == nil {
 			if err := syncFile(s.walFile); err != nil {
@@ -501,7 +519,7 @@ func (s *Store) closeDBs() error {
 		st.(*sql.Stmt).Close()
 		return true
 	})
-	for _, w := range []*writerConn{s.q, s.w} {
+	for _, w := range []*writerConn{s.ckpt, s.q, s.w} {
 		if w != nil {
 			w.close()
 		}

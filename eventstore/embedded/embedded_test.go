@@ -100,3 +100,36 @@ func TestFailedSyncBreaksTheStore(t *testing.T) {
 	require.NoError(t, s.ReadStream(ctx, stream, eventstore.Forward, 0, func(eventstore.Envelope) error { n++; return nil }))
 	assert.Equal(t, 1, n, "readers see only what was durable")
 }
+
+// TestStreamFilter: with the filter of known streams installed, a stream
+// written before the reopen, and one written while the filter was built,
+// still refuse NoStream and continue at their next revision.
+func TestStreamFilter(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	before := eventstoretest.Stream("before")
+	_, err = s.Append(ctx, before, eventstore.NoStream, eventstoretest.Events(0, 3)...)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	s, err = embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	during := eventstoretest.Stream("during")
+	_, err = s.Append(ctx, during, eventstore.NoStream, eventstoretest.NewEvent(0))
+	require.NoError(t, err)
+	require.True(t, embedded.StreamFilterBuilt(s))
+
+	for stream, next := range map[string]uint64{before: 3, during: 1} {
+		_, err = s.Append(ctx, stream, eventstore.NoStream, eventstoretest.NewEvent(9))
+		require.ErrorIs(t, err, eventstore.ErrWrongRevision, stream)
+		res, err := s.Append(ctx, stream, eventstore.Any, eventstoretest.NewEvent(9))
+		require.NoError(t, err)
+		assert.Equal(t, eventstore.Revision(next), res.Revision, stream)
+	}
+	res, err := s.Append(ctx, eventstoretest.Stream("after"), eventstore.NoStream, eventstoretest.NewEvent(0))
+	require.NoError(t, err)
+	assert.Equal(t, eventstore.Revision(0), res.Revision)
+}

@@ -16,3 +16,12 @@ func FailSyncs(err error) (restore func()) {
 	syncFile = func(*os.File) error { return err }
 	return func() { syncFile = fdatasync }
 }
+
+// StreamFilterBuilt waits until the store's stream filter is built (or its
+// build gave up) and reports whether it is installed.
+func StreamFilterBuilt(s *Store) bool {
+	<-s.filterBuilt
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.streams.filter != nil
+}

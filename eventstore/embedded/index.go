@@ -158,6 +158,7 @@ func (o *overlay) lookup(ids []uuid.UUID, known map[uuid.UUID]stored) []uuid.UUI
 func (s *Store) indexer() {
 	defer close(s.indexerExited)
 	ctx := context.Background()
+	sinceCheckpoint := 0
 	for {
 		<-s.index.wake
 		if s.opts.IndexDelay > 0 && s.readers.Load() == 0 {
@@ -182,6 +183,13 @@ func (s *Store) indexer() {
 				s.advance(0, 0)
 			} else {
 				s.commits.Add(1)
+				if sinceCheckpoint += len(rows); sinceCheckpoint >= s.opts.CheckpointEvents {
+					sinceCheckpoint = 0
+					select {
+					case s.checkpoints <- struct{}{}:
+					default:
+					}
+				}
 				s.ov.remove(rows)
 				s.advance(0, last)
 				s.dropSegments()
@@ -190,6 +198,21 @@ func (s *Store) indexer() {
 		if done {
 			return
 		}
+	}
+}
+
+// checkpointer copies SQLite's WAL into the database file when the indexer
+// asks, on its own connection: a checkpoint takes milliseconds (it syncs the
+// WAL and the database file), and the indexer, which readers may be waiting
+// for, goes on committing meanwhile. PASSIVE never waits for readers; the
+// next commit after a complete checkpoint starts the WAL over. A checkpoint
+// that fails is retried at the next request; nothing depends on it but the
+// WAL's size.
+func (s *Store) checkpointer() {
+	defer close(s.checkpointerExited)
+	ctx := context.Background()
+	for range s.checkpoints {
+		_ = s.ckpt.exec(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 	}
 }
 

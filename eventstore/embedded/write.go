@@ -153,6 +153,7 @@ func (s *Store) write(batch []*appendReq) {
 			s.breakStore(err)
 		} else {
 			s.ov.add(rows)
+			s.streams.created(rows)
 			for _, r := range rows {
 				if bytes.Compare(r.id[:], s.maxID[:]) > 0 {
 					s.maxID = r.id
@@ -316,6 +317,9 @@ func (s *Store) streamNext(ctx context.Context, stream string, pending map[strin
 	}
 	if n, ok := heads.get(stream); ok {
 		return n, nil
+	}
+	if s.streams.absent(stream) {
+		return 0, nil
 	}
 	n, err := s.q.streamNext(ctx, stream)
 	if err != nil {

@@ -255,8 +255,25 @@ func TestJournalReplay(t *testing.T) {
 	assert.Equal(t, uint64(201), res.Position.Commit)
 }
 
+// appendEnds are the log lengths at which writeLog's appends ended.
+func appendEnds(n int) map[int]bool {
+	ends := map[int]bool{0: true}
+	for i := 0; i < n; {
+		i += min(1+i%4, n-i)
+		ends[i] = true
+	}
+	return ends
+}
+
+func recovered(t *testing.T, outcome string) int {
+	var got int
+	_, err := fmt.Sscanf(outcome, "recovered a prefix of %d", &got)
+	require.NoError(t, err, outcome)
+	return got
+}
+
 // TestTornJournalTail cuts the journal at random offsets: the store recovers
-// the intact prefix of records, exactly.
+// the intact prefix of appends, exactly, and never part of one.
 func TestTornJournalTail(t *testing.T) {
 	dir, want := journalImage(t, 200)
 	names, err := filepath.Glob(filepath.Join(dir, "journal-*.log"))
@@ -264,40 +281,53 @@ func TestTornJournalTail(t *testing.T) {
 	require.Len(t, names, 1)
 	orig, err := os.ReadFile(names[0])
 	require.NoError(t, err)
+	ends := appendEnds(len(want))
 	rng := rand.New(rand.NewPCG(9, 10))
 	lengths := map[int]bool{}
 	for i := 0; i < 40; i++ {
 		cut := rng.IntN(len(orig))
 		work := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(work, filepath.Base(names[0])), orig[:cut], 0o600))
-		outcome := checkDamaged(t, work, want)
-		require.True(t, strings.HasPrefix(outcome, "recovered a prefix of"), outcome)
-		var got int
-		_, err := fmt.Sscanf(outcome, "recovered a prefix of %d", &got)
-		require.NoError(t, err)
+		got := recovered(t, checkDamaged(t, work, want))
+		require.True(t, ends[got], "a prefix of %d events ends inside an append", got)
 		lengths[got] = true
 	}
-	t.Logf("40 cuts of the journal: every one recovered an exact prefix (%d distinct lengths)", len(lengths))
+	t.Logf("40 cuts of the journal: every one recovered an exact prefix of whole appends (%d distinct lengths)", len(lengths))
 }
 
-// TestDamagedJournal flips bits in the journal: in the last segment a
-// damaged record ends the log there (an exact prefix, as a torn tail does);
-// in an earlier segment it is refused, naming the file and offset.
+// TestDamagedJournal flips bits in the journal. Damage in the last group of
+// the last segment is a torn tail: the prefix before it. Damage followed by
+// an intact later group is refused, naming the file and offset; so is any
+// damage in a segment that is not the last.
 func TestDamagedJournal(t *testing.T) {
 	dir, want := journalImage(t, 200)
 	names, err := filepath.Glob(filepath.Join(dir, "journal-*.log"))
 	require.NoError(t, err)
 	orig, err := os.ReadFile(names[0])
 	require.NoError(t, err)
+	ends := appendEnds(len(want))
 	rng := rand.New(rand.NewPCG(11, 12))
-	for i := 0; i < 30; i++ {
+	refused, torn := 0, 0
+	for i := 0; i < 40; i++ {
 		damaged := bytes.Clone(orig)
-		damaged[rng.IntN(len(damaged))] ^= 1 << rng.IntN(8)
+		at := rng.IntN(len(damaged))
+		if i%4 == 0 {
+			at = len(damaged) - 1 - rng.IntN(200) // in the last group
+		}
+		damaged[at] ^= 1 << rng.IntN(8)
 		work := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(work, filepath.Base(names[0])), damaged, 0o600))
 		outcome := checkDamaged(t, work, want)
-		require.True(t, strings.HasPrefix(outcome, "recovered a prefix of"), outcome)
-		assert.NotEqual(t, "recovered a prefix of 200 of 200 events", outcome, "a flipped bit went unnoticed")
+		if strings.HasPrefix(outcome, "refused") {
+			assert.Contains(t, outcome, filepath.Base(names[0])+" at offset ")
+			assert.Contains(t, outcome, "an intact later group follows")
+			refused++
+		} else {
+			got := recovered(t, outcome)
+			require.Less(t, got, len(want), "a flipped bit went unnoticed")
+			require.True(t, ends[got], "a prefix of %d events ends inside an append", got)
+			torn++
+		}
 
 		// The same damage with a later segment after it: refused.
 		work = t.TempDir()
@@ -307,4 +337,7 @@ func TestDamagedJournal(t *testing.T) {
 		require.ErrorIs(t, err, eventstore.ErrCorrupt)
 		assert.Contains(t, err.Error(), filepath.Base(names[0])+" at offset ")
 	}
+	require.NotZero(t, torn, "some flips hit the last group")
+	require.NotZero(t, refused, "some flips hit earlier groups")
+	t.Logf("40 flipped bits in the journal: %d refused naming the offset (an intact later group follows), %d ended the log before the damaged last group", refused, torn)
 }

@@ -16,23 +16,21 @@ import (
 // holds its events durably; readers read SQLite, which the indexer
 // (index.go) writes beside it:
 //
-//   - The writer checks a group of appends, writes their records to the
-//     journal with one write, and hands the group to the syncer and to the
-//     indexer, then goes on with the next group.
-//   - The syncer fdatasyncs the journal, which covers every group written
-//     before the call; one fdatasync may cover several groups. When the
-//     syncer is idle and no append waits, the writer syncs inline instead:
-//     a lone writer pays no hand-off between goroutines.
-//   - The indexer commits the groups to SQLite meanwhile (WAL mode,
+//   - One group is written at a time, under wmu, by the writer goroutine
+//     or by a lone appender: its requests are checked, its events written
+//     to the journal with one write, handed to the indexer, and the journal
+//     fdatasynced; meanwhile the next group gathers in the queue.
+//   - The indexer commits the groups to SQLite beside this (WAL mode,
 //     synchronous=NORMAL: SQLite syncs its checkpoints, not its commits).
-//   - When the syncer is done with a group, its appends are answered, in
-//     order (advance). What is both durable and indexed is published to
-//     readers; a read first waits until every acknowledged append is
-//     published (settled), so a caller reads its own writes, and nothing a
-//     power cut could take back is ever read.
+//   - After the fdatasync a group's appends are answered, in order
+//     (advance). What is both durable and indexed is published to readers;
+//     a read first waits until every acknowledged append is published
+//     (settled), so a caller reads its own writes, and nothing a power cut
+//     could take back is ever read.
 //   - A failed write or sync breaks the store for good (the kernel may have
 //     dropped the dirty pages and will not report it twice): nothing more is
-//     published or acknowledged, and every append fails.
+//     acknowledged, and every append fails. After a failed SQLite insert
+//     reads that would miss acknowledged events fail instead.
 //   - Open replays into SQLite what the journal has beyond SQLite's last
 //     position, makes SQLite durable, and only then removes the journal.
 
@@ -157,8 +155,13 @@ func (s *Store) settled(ctx context.Context) (uint64, <-chan struct{}, error) {
 	s.cmu.Unlock()
 	for {
 		h, changed := s.watch()
-		if h >= want || s.indexFailed.Load() {
+		if h >= want {
 			return h, changed, nil
+		}
+		if s.indexFailed.Load() {
+			// Acknowledged events SQLite could not take: reading on
+			// would silently miss them. Open replays them.
+			return 0, nil, fmt.Errorf("read: events up to position %d are acknowledged but not indexed: %w", want, s.brokenError())
 		}
 		if err := s.await(ctx, changed); err != nil {
 			return 0, nil, err
@@ -171,7 +174,9 @@ type brokenErr struct{ err error }
 
 // breakStore stops the store for good after a failed write or sync.
 func (s *Store) breakStore(err error) {
-	s.broken.CompareAndSwap(nil, &brokenErr{err})
+	if s.broken.CompareAndSwap(nil, &brokenErr{err}) {
+		close(s.brokenCh)
+	}
 }
 
 // brokenError is the error every append gets once a write or sync failed,

@@ -137,7 +137,8 @@ type Store struct {
 	// Durability (durable.go).
 	walFile     *os.File
 	broken      atomic.Pointer[brokenErr]
-	indexFailed atomic.Bool // the indexer could not write SQLite: it stopped
+	brokenCh    chan struct{} // closed when the store breaks
+	indexFailed atomic.Bool   // the indexer could not write SQLite: it stopped
 
 	// Readers waiting for the indexer (index.go): while there is one, the
 	// indexer commits at once.
@@ -223,7 +224,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{dir: dir, opts: opts, lock: lock, notify: make(chan struct{})}
+	s := &Store{dir: dir, opts: opts, lock: lock, notify: make(chan struct{}), brokenCh: make(chan struct{})}
 	if err := s.open(); err != nil {
 		s.closeDBs()
 		for _, f := range []*os.File{s.walFile, s.j.f} {

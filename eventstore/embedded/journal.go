@@ -24,13 +24,17 @@ import (
 // not yet have made durable, and Open replays it.
 //
 // A journal is a sequence of segment files, journal-<first position>.log,
-// each a sequence of records:
+// each a sequence of groups (what one write held), each a sequence of
+// records:
 //
-//	u32 payload length | u32 CRC-32C of the payload | payload
-//	payload: u64 position | u64 revision | 16-byte event id |
-//	         u16 stream length | stream | canonical encoding (the rest)
+//	u32 payload length, top bit set on a group's last record |
+//	u32 CRC-32C of the payload | payload
+//	payload: u64 position | u64 the group's first position |
+//	         u64 revision | 16-byte event id | u16 stream length | stream |
+//	         canonical encoding (the rest)
 //
-// A segment is deleted once SQLite holds all of its events durably.
+// Replay applies whole groups only, so an append is never half replayed. A
+// segment is deleted once SQLite holds all of its events durably.
 
 // segmentBytes is the size from which the writer starts a new segment.
 const segmentBytes = 64 << 20
@@ -39,7 +43,8 @@ const (
 	journalPrefix = "journal-"
 	journalSuffix = ".log"
 	recordHeader  = 8
-	payloadFixed  = 8 + 8 + 16 + 2
+	payloadFixed  = 8 + 8 + 8 + 16 + 2
+	lastInGroup   = 1 << 31
 )
 
 func segmentName(first uint64) string {
@@ -61,20 +66,26 @@ type journal struct {
 	buf  []byte
 }
 
-// encodeRecords appends the records of rows to buf.
+// encodeRecords appends the records of rows, one group, to buf.
 func encodeRecords(buf []byte, rows []row) []byte {
-	for _, r := range rows {
+	first := rows[0].position
+	for i, r := range rows {
 		n := payloadFixed + len(r.stream) + len(r.body)
 		start := len(buf)
 		buf = slices.Grow(buf, recordHeader+n)
 		buf = buf[:start+recordHeader]
 		buf = binary.BigEndian.AppendUint64(buf, r.position)
+		buf = binary.BigEndian.AppendUint64(buf, first)
 		buf = binary.BigEndian.AppendUint64(buf, r.revision)
 		buf = append(buf, r.id[:]...)
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(r.stream)))
 		buf = append(buf, r.stream...)
 		buf = append(buf, r.body...)
-		binary.BigEndian.PutUint32(buf[start:], uint32(n))
+		word := uint32(n)
+		if i == len(rows)-1 {
+			word |= lastInGroup
+		}
+		binary.BigEndian.PutUint32(buf[start:], word)
 		binary.BigEndian.PutUint32(buf[start+4:], crc32.Checksum(buf[start+recordHeader:], castagnoli))
 	}
 	return buf
@@ -126,75 +137,112 @@ func segments(dir string) ([]string, error) {
 }
 
 // replayJournal reads every segment in dir and calls fn with each record's
-// row, in order. Positions must follow each other within a segment (across
-// segments the caller checks what it needs: a segment whose removal a crash
-// undid may come back before a gap). In the last segment, an
-// incomplete or damaged record ends the journal: it is the tail a crash cut
-// off, never acknowledged, since an append is answered only after the
-// fdatasync that covers its whole record, and the writer syncs a segment
-// before it starts the next. Anywhere else it is corruption, reported with
-// the file and offset.
+// row, in order, a whole group at a time. Positions must follow each other
+// within a segment (across segments the caller checks what it needs: a
+// segment whose removal a crash undid may come back before a gap).
+//
+// Each group is fdatasynced before the next is written, and the writer syncs
+// a segment before it starts the next, so a crash can damage only the last
+// group of the last segment: an incomplete or damaged record there ends the
+// journal, and its group, never acknowledged, is dropped whole. Damage
+// anywhere else is corruption, reported with the file and offset: in an
+// earlier segment, or in the last one when an intact record of a later group
+// follows the damage (a bit flip in acknowledged events, not a torn tail).
 func replayJournal(dir string, fn func(row) error) error {
 	names, err := segments(dir)
 	if err != nil {
 		return err
 	}
 	for i, name := range names {
-		var prev uint64
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			return fmt.Errorf("journal: %w", err)
 		}
+		first, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, journalPrefix), journalSuffix), 10, 64)
 		last := i == len(names)-1
-		for off := 0; off < len(data); {
-			r, n, err := decodeRecord(data[off:])
+		next := first // the position the next record must have
+		var group []row
+		off, groupOff := 0, 0
+		for off < len(data) {
+			r, g, end, n, err := decodeRecord(data[off:])
+			if err == nil && (r.position != next || g != next-uint64(len(group))) {
+				err = fmt.Errorf("position %d of group %d where %d was expected", r.position, g, next)
+			}
 			if err != nil {
-				if last {
-					break
+				if !last {
+					return fmt.Errorf("journal %s at offset %d: %v: %w", name, off, err, eventstore.ErrCorrupt)
 				}
-				return fmt.Errorf("journal %s at offset %d: %v: %w", name, off, err, eventstore.ErrCorrupt)
+				if at, ok := laterGroup(data, off+1, next-uint64(len(group))); ok {
+					return fmt.Errorf("journal %s at offset %d: %v, and an intact later group follows at offset %d: %w", name, off, err, at, eventstore.ErrCorrupt)
+				}
+				group = nil
+				break
 			}
-			if prev != 0 && r.position != prev+1 {
-				return fmt.Errorf("journal %s at offset %d: position %d follows %d: %w", name, off, r.position, prev, eventstore.ErrCorrupt)
-			}
-			prev = r.position
-			if err := fn(r); err != nil {
-				return err
-			}
+			group = append(group, r)
+			next++
 			off += n
+			if end {
+				for _, r := range group {
+					if err := fn(r); err != nil {
+						return err
+					}
+				}
+				group, groupOff = group[:0], off
+			}
+		}
+		if len(group) > 0 && !last {
+			return fmt.Errorf("journal %s at offset %d: the last group is incomplete: %w", name, groupOff, eventstore.ErrCorrupt)
 		}
 	}
 	return nil
 }
 
+// laterGroup looks in data from offset from on for an intact record of a
+// group after the one that starts at position g0, and returns its offset.
+func laterGroup(data []byte, from int, g0 uint64) (int, bool) {
+	for off := from; off+recordHeader+payloadFixed <= len(data); off++ {
+		p := data[off+recordHeader:]
+		pos, g := binary.BigEndian.Uint64(p), binary.BigEndian.Uint64(p[8:])
+		if g <= g0 || pos < g || pos-g0 > 1<<32 {
+			continue
+		}
+		if _, _, _, _, err := decodeRecord(data[off:]); err == nil {
+			return off, true
+		}
+	}
+	return 0, false
+}
+
 var errTorn = errors.New("incomplete record")
 
 // decodeRecord decodes the record at the start of data and returns it with
-// its length. The row's byte slices alias data.
-func decodeRecord(data []byte) (row, int, error) {
+// its group's first position, whether it ends the group, and its length.
+// The row's body aliases data.
+func decodeRecord(data []byte) (r row, group uint64, end bool, size int, err error) {
 	if len(data) < recordHeader {
-		return row{}, 0, errTorn
+		return row{}, 0, false, 0, errTorn
 	}
-	n := int(binary.BigEndian.Uint32(data))
+	word := binary.BigEndian.Uint32(data)
+	n := int(word &^ lastInGroup)
 	if n < payloadFixed || len(data)-recordHeader < n {
-		return row{}, 0, errTorn
+		return row{}, 0, false, 0, errTorn
 	}
 	p := data[recordHeader : recordHeader+n]
 	if crc32.Checksum(p, castagnoli) != binary.BigEndian.Uint32(data[4:]) {
-		return row{}, 0, errors.New("checksum mismatch")
+		return row{}, 0, false, 0, errors.New("checksum mismatch")
 	}
-	sl := int(binary.BigEndian.Uint16(p[32:]))
+	sl := int(binary.BigEndian.Uint16(p[payloadFixed-2:]))
 	if payloadFixed+sl > n {
-		return row{}, 0, io.ErrUnexpectedEOF
+		return row{}, 0, false, 0, io.ErrUnexpectedEOF
 	}
-	r := row{
+	r = row{
 		position: binary.BigEndian.Uint64(p),
-		revision: binary.BigEndian.Uint64(p[8:]),
-		id:       uuid.UUID(p[16:32]),
+		revision: binary.BigEndian.Uint64(p[16:]),
+		id:       uuid.UUID(p[24:40]),
 		stream:   string(p[payloadFixed : payloadFixed+sl]),
 		body:     p[payloadFixed+sl:],
 	}
-	return r, recordHeader + n, nil
+	return r, binary.BigEndian.Uint64(p[8:]), word&lastInGroup != 0, recordHeader + n, nil
 }
 
 // removeSegments deletes the journal's segment files and makes that

@@ -221,5 +221,7 @@ func (s *Store) await(ctx context.Context, changed <-chan struct{}) error {
 		return ctx.Err()
 	case <-s.done:
 		return eventstore.ErrClosed
+	case <-s.brokenCh:
+		return nil // the caller looks at what broke
 	}
 }

@@ -30,9 +30,9 @@ type appendReq struct {
 	done     chan struct{}
 }
 
-// Append implements eventstore.Store. It returns after the batch's
-// transaction, shared with every other append queued at the same time, has
-// been committed and fsynced.
+// Append implements eventstore.Store. It returns after the group it was
+// written in, shared with every other append queued at the same time, has
+// been journaled and fdatasynced.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
@@ -170,7 +170,9 @@ func (s *Store) write(batch []*appendReq) {
 	}
 	s.index.push(rows, s.committed, s.readers.Load() > 0)
 	s.sync(s.j.f, s.committed)
-	if s.j.size >= segmentBytes {
+	// After a failed sync no segment may follow the one it failed on: its
+	// lost pages would be damage in a segment that is not the last.
+	if s.brokenError() == nil && s.j.size >= segmentBytes {
 		if err := s.rotate(); err != nil {
 			s.breakStore(err)
 			s.advance(0, 0)
@@ -392,8 +394,9 @@ func check(expected eventstore.ExpectedRevision, next uint64) error {
 	return fmt.Errorf("expected %v, stream is at %s: %w", expected, current, eventstore.ErrWrongRevision)
 }
 
-// headCache remembers the next revision of recently written streams. Only the
-// writer goroutine uses it; it is exact because nothing else writes.
+// headCache remembers the next revision of recently written streams. Only
+// the group being written uses it (under wmu); it is exact because nothing
+// else writes.
 type headCache struct {
 	max int
 	m   map[string]uint64

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -22,6 +23,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	LogLevel        string
 	CPUProfile      string
+	Procs           int
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -53,6 +55,11 @@ func parseServeFlags(name string, args []string, getenv func(string) string, std
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish on SIGTERM")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "CUSTODIAN_LOG_LEVEL", "info"), "debug, info, warn or error (CUSTODIAN_LOG_LEVEL)")
+	procs, err := strconv.Atoi(envOr(getenv, "CUSTODIAN_PROCS", "0"))
+	if err != nil {
+		return Config{}, errors.New(name + ": CUSTODIAN_PROCS: not a number")
+	}
+	fs.IntVar(&cfg.Procs, "procs", procs, "how many threads run Go code at once (CUSTODIAN_PROCS); 0: twice Go's default, unless GOMAXPROCS is set")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

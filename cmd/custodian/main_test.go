@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -57,4 +58,22 @@ func TestTokenNeedsASecret(t *testing.T) {
 		"CUSTODIAN_JWT_SECRET": strings.Repeat("s", 32)}), &out, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, 3, len(strings.Split(strings.TrimSpace(out.String()), ".")), "a JWT")
+}
+
+func TestSetProcs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	def := runtime.GOMAXPROCS(0)
+	none := func(string) string { return "" }
+	assert.Equal(t, 3, setProcs(3, none), "the flag wins")
+	assert.Equal(t, 3, runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(def)
+	assert.Equal(t, 2*def, setProcs(0, none), "twice the default")
+	runtime.GOMAXPROCS(def)
+	fromEnv := func(k string) string {
+		if k == "GOMAXPROCS" {
+			return "1"
+		}
+		return ""
+	}
+	assert.Equal(t, def, setProcs(0, fromEnv), "GOMAXPROCS in the environment is left alone")
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"time"
@@ -34,6 +35,7 @@ func serve(ctx context.Context, name string, args []string, getenv func(string) 
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
+	logger.Info("threads running Go code", "procs", setProcs(cfg.Procs, getenv))
 	if cfg.CPUProfile != "" {
 		f, err := os.Create(cfg.CPUProfile)
 		if err != nil {
@@ -128,4 +130,23 @@ func serve(ctx context.Context, name string, args []string, getenv func(string) 
 	}
 	logger.Info("stopped")
 	return nil // deferred: stop the projections and the reactor, then close the store
+}
+
+// setProcs sets GOMAXPROCS to n, or, when n is 0 and the environment does
+// not set GOMAXPROCS, to twice Go's default (the CPUs the process may use).
+// The store's writer, its indexer and the projection feed block in fsync and
+// pwrite; a goroutine coming back from a blocking call whose P was handed
+// on waits in the run queue behind request handlers, and every request
+// waits for those three. With twice the Ps the kernel time-slices them in
+// sooner: measured on 2 vCPUs, +8 % commands/s and −3 ms p99
+// (docs/benchmarks.md). It returns the value set.
+func setProcs(n int, getenv func(string) string) int {
+	if n <= 0 {
+		if getenv("GOMAXPROCS") != "" {
+			return runtime.GOMAXPROCS(0)
+		}
+		n = 2 * runtime.GOMAXPROCS(0)
+	}
+	runtime.GOMAXPROCS(n)
+	return n
 }

@@ -107,9 +107,6 @@ func (s *Store) readyHead() uint64 {
 // visible is what readers may read: durable and indexed.
 func (s *Store) visible() uint64 { return min(s.durable, s.indexed) }
 
-// acknowledged is what appends are answered up to: durable.
-func (s *Store) acknowledged() uint64 { return s.durable }
-
 // advance moves the durable and indexed heads (0: unchanged), publishes
 // what readers may read, and answers the groups now durable, in order. Once
 // the store is broken it answers every waiting group with the error.
@@ -125,7 +122,7 @@ func (s *Store) advance(durable, indexed uint64) {
 		s.published = v
 		s.publish(v)
 	}
-	acked := s.acknowledged()
+	acked := s.durable // appends are answered once durable
 	n := 0
 	for n < len(s.waiting) && (err != nil || s.waiting[n].last <= acked) {
 		n++
@@ -151,7 +148,7 @@ func (s *Store) advance(durable, indexed uint64) {
 // the head readers may read and the channel closed when it next moves.
 func (s *Store) settled(ctx context.Context) (uint64, <-chan struct{}, error) {
 	s.cmu.Lock()
-	want := s.acknowledged()
+	want := s.durable
 	s.cmu.Unlock()
 	for {
 		h, changed := s.watch()

@@ -452,7 +452,7 @@ func (s *Store) recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
-	s.j = journal{dir: s.dir, f: f}
+	s.j = journal{f: f}
 	return nil
 }
 

@@ -60,7 +60,6 @@ type segment struct {
 // journal is the writer's side of the log: the open segment. Only the
 // writer goroutine uses it.
 type journal struct {
-	dir  string
 	f    *os.File
 	size int64
 	buf  []byte

@@ -298,7 +298,7 @@ func TestTornJournalTail(t *testing.T) {
 // TestDamagedJournal flips bits in the journal. Damage in the last group of
 // the last segment is a torn tail: the prefix before it. Damage followed by
 // an intact later group is refused, naming the file and offset; so is any
-// damage in a segment that is not the last.
+// damage in a segment that is not the last, and in a segment's header.
 func TestDamagedJournal(t *testing.T) {
 	dir, want := journalImage(t, 200)
 	names, err := filepath.Glob(filepath.Join(dir, "journal-*.log"))
@@ -311,7 +311,10 @@ func TestDamagedJournal(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		damaged := bytes.Clone(orig)
 		at := rng.IntN(len(damaged))
-		if i%4 == 0 {
+		switch {
+		case i == 1:
+			at = 9 // in the header's salt
+		case i%4 == 0:
 			at = len(damaged) - 1 - rng.IntN(200) // in the last group
 		}
 		damaged[at] ^= 1 << rng.IntN(8)
@@ -319,8 +322,12 @@ func TestDamagedJournal(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(work, filepath.Base(names[0])), damaged, 0o600))
 		outcome := checkDamaged(t, work, want)
 		if strings.HasPrefix(outcome, "refused") {
-			assert.Contains(t, outcome, filepath.Base(names[0])+" at offset ")
-			assert.Contains(t, outcome, "an intact later group follows")
+			if at < 20 {
+				assert.Contains(t, outcome, "damaged header")
+			} else {
+				assert.Contains(t, outcome, filepath.Base(names[0])+" at offset ")
+				assert.Contains(t, outcome, "an intact later group follows")
+			}
 			refused++
 		} else {
 			got := recovered(t, outcome)
@@ -335,7 +342,9 @@ func TestDamagedJournal(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(work, "journal-00000000000000000201.log"), nil, 0o600))
 		_, err := embedded.Open(work, embedded.Options{})
 		require.ErrorIs(t, err, eventstore.ErrCorrupt)
-		assert.Contains(t, err.Error(), filepath.Base(names[0])+" at offset ")
+		if at >= 20 {
+			assert.Contains(t, err.Error(), filepath.Base(names[0])+" at offset ")
+		}
 	}
 	require.NotZero(t, torn, "some flips hit the last group")
 	require.NotZero(t, refused, "some flips hit earlier groups")

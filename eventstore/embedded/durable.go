@@ -160,7 +160,7 @@ func (s *Store) settled(ctx context.Context) (uint64, <-chan struct{}, error) {
 			// would silently miss them. Open replays them.
 			return 0, nil, fmt.Errorf("read: events up to position %d are acknowledged but not indexed: %w", want, s.brokenError())
 		}
-		if err := s.await(ctx, changed); err != nil {
+		if err := s.await(ctx, changed, s.indexFailedCh); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -174,6 +174,13 @@ func (s *Store) breakStore(err error) {
 	if s.broken.CompareAndSwap(nil, &brokenErr{err}) {
 		close(s.brokenCh)
 	}
+}
+
+// failIndexing stops the indexer for good after a failed SQLite insert.
+func (s *Store) failIndexing(err error) {
+	s.indexFailed.Store(true)
+	close(s.indexFailedCh)
+	s.breakStore(err)
 }
 
 // brokenError is the error every append gets once a write or sync failed,

@@ -68,9 +68,13 @@ type Options struct {
 	MaxBatchEvents int
 	// TailCheck is how many of the last events Open verifies (default 4096).
 	TailCheck int
-	// CheckpointEvents is how many indexed events make the checkpointer
-	// copy SQLite's WAL into the database file (default 1000).
-	CheckpointEvents int
+	// CheckpointPages is the WAL size, in pages, from which SQLite
+	// checkpoints it into the database file (wal_autocheckpoint; default
+	// 1000, SQLite's own). The checkpoint runs in the indexer's connection
+	// between its transactions: a checkpoint on another connection while
+	// the indexer commits is seldom complete, and the WAL then never starts
+	// over.
+	CheckpointPages int
 	// IndexDelay is how long the indexer gathers journaled groups into one
 	// SQLite transaction while no reader waits for it (default 2ms;
 	// negative: never). A reader that waits ends the gathering at once.
@@ -96,17 +100,13 @@ type Store struct {
 	q         *writerConn // the writer's connection, for its checks
 	lock      *os.File
 
-	reqs   chan *appendReq
-	done   chan struct{} // closed by Close
-	exited chan struct{} // closed when the writer goroutine has ended
-	index  *indexQueue
-	// checkpoints wakes the checkpointer (index.go); closed by Close.
-	checkpoints        chan struct{}
-	checkpointerExited chan struct{}
-	ckpt               *writerConn
-	indexerExited      chan struct{}
-	closeErr           error
-	once               sync.Once
+	reqs          chan *appendReq
+	done          chan struct{} // closed by Close
+	exited        chan struct{} // closed when the writer goroutine has ended
+	index         *indexQueue
+	indexerExited chan struct{}
+	closeErr      error
+	once          sync.Once
 
 	// head and its notification channel change together under headMu.
 	headMu sync.Mutex
@@ -135,10 +135,12 @@ type Store struct {
 	closedSegs []segment
 
 	// Durability (durable.go).
-	walFile     *os.File
-	broken      atomic.Pointer[brokenErr]
-	brokenCh    chan struct{} // closed when the store breaks
-	indexFailed atomic.Bool   // the indexer could not write SQLite: it stopped
+	walFile  *os.File
+	broken   atomic.Pointer[brokenErr]
+	brokenCh chan struct{} // closed when the store breaks
+	// indexFailedCh is closed when indexFailed is set.
+	indexFailedCh chan struct{}
+	indexFailed   atomic.Bool // the indexer could not write SQLite: it stopped
 
 	// Readers waiting for the indexer (index.go): while there is one, the
 	// indexer commits at once.
@@ -214,8 +216,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.IndexDelay == 0 {
 		opts.IndexDelay = 2 * time.Millisecond
 	}
-	if opts.CheckpointEvents <= 0 {
-		opts.CheckpointEvents = 1000
+	if opts.CheckpointPages <= 0 {
+		opts.CheckpointPages = 1000
 	}
 	if err := mkdirDurable(dir); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -224,7 +226,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{dir: dir, opts: opts, lock: lock, notify: make(chan struct{}), brokenCh: make(chan struct{})}
+	s := &Store{dir: dir, opts: opts, lock: lock, notify: make(chan struct{}),
+		brokenCh: make(chan struct{}), indexFailedCh: make(chan struct{})}
 	if err := s.open(); err != nil {
 		s.closeDBs()
 		for _, f := range []*os.File{s.walFile, s.j.f} {
@@ -245,9 +248,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.indexerExited = make(chan struct{})
 	s.readerWaits = make(chan struct{}, 1)
 	go s.indexer()
-	s.checkpoints = make(chan struct{}, 1)
-	s.checkpointerExited = make(chan struct{})
-	go s.checkpointer()
 	s.filterBuilt = make(chan struct{})
 	go s.buildStreamFilter()
 	go s.writer()
@@ -331,7 +331,7 @@ func (s *Store) dsn() string {
 	}
 	return "file:" + filepath.Join(s.dir, DBFile) +
 		"?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")" +
-		"&_pragma=wal_autocheckpoint(0)" + // the checkpointer's (index.go)
+		"&_pragma=wal_autocheckpoint(" + strconv.Itoa(s.opts.CheckpointPages) + ")" +
 		"&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate"
 }
 
@@ -393,9 +393,6 @@ func (s *Store) verify(ctx context.Context) error {
 	if s.q, err = newWriterConn(ctx, s.db); err != nil {
 		return err
 	}
-	if s.ckpt, err = newWriterConn(ctx, s.db); err != nil {
-		return err
-	}
 	return s.recover(ctx)
 }
 
@@ -448,11 +445,9 @@ func (s *Store) recover(ctx context.Context) error {
 	if err := removeSegments(s.dir); err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
-	f, err := createSegment(s.dir, s.head+1)
-	if err != nil {
+	if s.j, err = createSegment(s.dir, s.head+1); err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
-	s.j = journal{f: f}
 	return nil
 }
 
@@ -486,8 +481,6 @@ func (s *Store) Close() error {
 		s.index.close()
 		s.wmu.Unlock()
 		<-s.indexerExited
-		close(s.checkpoints)
-		<-s.checkpointerExited
 		var errs []error
 		if s.brokenError() == nil {
 			if err := syncFile(s.walFile); err != nil {
@@ -520,7 +513,7 @@ func (s *Store) closeDBs() error {
 		st.(*sql.Stmt).Close()
 		return true
 	})
-	for _, w := range []*writerConn{s.ckpt, s.q, s.w} {
+	for _, w := range []*writerConn{s.q, s.w} {
 		if w != nil {
 			w.close()
 		}

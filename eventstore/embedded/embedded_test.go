@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -99,6 +100,15 @@ func TestFailedSyncBreaksTheStore(t *testing.T) {
 	var n int
 	require.NoError(t, s.ReadStream(ctx, stream, eventstore.Forward, 0, func(eventstore.Envelope) error { n++; return nil }))
 	assert.Equal(t, 1, n, "readers see only what was durable")
+
+	// A follower gets what was durable, then the error: nothing more will
+	// come, and it must neither wait forever nor spin.
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	n = 0
+	err = s.ReadAll(fctx, eventstore.Start, true, func(eventstore.Envelope) error { n++; return nil })
+	require.ErrorIs(t, err, syscall.EIO)
+	assert.Equal(t, 1, n)
 }
 
 // TestStreamFilter: with the filter of known streams installed, a stream

@@ -25,12 +25,15 @@ const (
 	maxQueued     = 4 * maxIndexBatch
 )
 
-// indexQueue is what the writer journaled and the indexer has not taken.
+// indexQueue is what the writer journaled and the indexer has not taken,
+// as whole groups: a SQLite transaction never holds part of an append (a
+// checkpoint could make that part durable before the journal's fsync, and
+// a power cut then leave half an append).
 type indexQueue struct {
 	mu     sync.Mutex
 	room   *sync.Cond // signalled when the indexer takes rows
-	rows   []row
-	last   uint64
+	groups [][]row
+	rows   int // in groups
 	closed bool
 	wake   chan struct{} // capacity 1: the indexer has work
 }
@@ -45,15 +48,15 @@ func newIndexQueue() *indexQueue {
 // empty, when urgent (a reader waits) or when a transaction's worth is
 // queued; otherwise the indexer, already awake, gathers it with the rest.
 // It waits while the indexer is maxQueued events behind.
-func (q *indexQueue) push(rows []row, last uint64, urgent bool) {
+func (q *indexQueue) push(rows []row, urgent bool) {
 	q.mu.Lock()
-	for len(q.rows) >= maxQueued && !q.closed {
+	for q.rows >= maxQueued && !q.closed {
 		q.room.Wait()
 	}
-	wasEmpty := len(q.rows) == 0
-	q.rows = append(q.rows, rows...)
-	q.last = last
-	full := len(q.rows) >= maxIndexBatch
+	wasEmpty := q.rows == 0
+	q.groups = append(q.groups, rows)
+	q.rows += len(rows)
+	full := q.rows >= maxIndexBatch
 	q.mu.Unlock()
 	if wasEmpty || urgent || full {
 		q.signal()
@@ -67,24 +70,28 @@ func (q *indexQueue) signal() {
 	}
 }
 
-// take returns up to maxIndexBatch queued rows and the position of the last,
-// and whether the queue is closed and empty.
-func (q *indexQueue) take() ([]row, uint64, bool) {
+// take returns whole queued groups, at least one and up to maxIndexBatch
+// rows unless one group is bigger, and whether the queue is closed and
+// empty.
+func (q *indexQueue) take() ([]row, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := min(len(q.rows), maxIndexBatch)
-	rows := q.rows[:n:n]
-	q.rows = q.rows[n:]
-	if len(q.rows) == 0 {
-		q.rows = nil
+	var rows []row
+	n := 0
+	for n < len(q.groups) && (n == 0 || len(rows)+len(q.groups[n]) <= maxIndexBatch) {
+		rows = append(rows, q.groups[n]...)
+		n++
 	}
-	last := q.last
-	if len(q.rows) > 0 {
-		last = q.rows[0].position - 1
+	clear(q.groups[:n])
+	q.groups = q.groups[n:]
+	if len(q.groups) == 0 {
+		q.groups = nil
+	} else {
 		q.signal() // more to do
 	}
+	q.rows -= len(rows)
 	q.room.Broadcast()
-	return rows, last, q.closed && len(q.rows) == 0
+	return rows, q.closed && len(q.groups) == 0
 }
 
 func (q *indexQueue) close() {
@@ -158,7 +165,6 @@ func (o *overlay) lookup(ids []uuid.UUID, known map[uuid.UUID]stored) []uuid.UUI
 func (s *Store) indexer() {
 	defer close(s.indexerExited)
 	ctx := context.Background()
-	sinceCheckpoint := 0
 	for {
 		<-s.index.wake
 		if s.opts.IndexDelay > 0 && s.readers.Load() == 0 {
@@ -172,47 +178,24 @@ func (s *Store) indexer() {
 			}
 			t.Stop()
 		}
-		rows, last, done := s.index.take()
+		rows, done := s.index.take()
 		// After a failed journal write or sync the indexer goes on, so that
 		// what was acknowledged stays readable; after a failed insert it
 		// stops (Open replays the journal).
 		if len(rows) > 0 && !s.indexFailed.Load() {
 			if err := s.w.insertTx(ctx, rows); err != nil {
-				s.indexFailed.Store(true)
-				s.breakStore(fmt.Errorf("index: %w", err))
+				s.failIndexing(fmt.Errorf("index: %w", err))
 				s.advance(0, 0)
 			} else {
 				s.commits.Add(1)
-				if sinceCheckpoint += len(rows); sinceCheckpoint >= s.opts.CheckpointEvents {
-					sinceCheckpoint = 0
-					select {
-					case s.checkpoints <- struct{}{}:
-					default:
-					}
-				}
 				s.ov.remove(rows)
-				s.advance(0, last)
+				s.advance(0, rows[len(rows)-1].position)
 				s.dropSegments()
 			}
 		}
 		if done {
 			return
 		}
-	}
-}
-
-// checkpointer copies SQLite's WAL into the database file when the indexer
-// asks, on its own connection: a checkpoint takes milliseconds (it syncs the
-// WAL and the database file), and the indexer, which readers may be waiting
-// for, goes on committing meanwhile. PASSIVE never waits for readers; the
-// next commit after a complete checkpoint starts the WAL over. A checkpoint
-// that fails is retried at the next request; nothing depends on it but the
-// WAL's size.
-func (s *Store) checkpointer() {
-	defer close(s.checkpointerExited)
-	ctx := context.Background()
-	for range s.checkpoints {
-		_ = s.ckpt.exec(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 	}
 }
 

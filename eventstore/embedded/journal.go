@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -24,17 +25,20 @@ import (
 // not yet have made durable, and Open replays it.
 //
 // A journal is a sequence of segment files, journal-<first position>.log,
-// each a sequence of groups (what one write held), each a sequence of
-// records:
+// each a 20-byte header ("CSTJ", u32 format 1, an 8-byte random salt, the
+// CRC-32C of those 16 bytes; fdatasynced when the segment is created) and then a sequence of groups
+// (what one write held), each a sequence of records:
 //
 //	u32 payload length, top bit set on a group's last record |
-//	u32 CRC-32C of the payload | payload
+//	u32 CRC-32C of the salt and the payload | payload
 //	payload: u64 position | u64 the group's first position |
 //	         u64 revision | 16-byte event id | u16 stream length | stream |
 //	         canonical encoding (the rest)
 //
-// Replay applies whole groups only, so an append is never half replayed. A
-// segment is deleted once SQLite holds all of its events durably.
+// Replay applies whole groups only, so an append is never half replayed.
+// The salt, as in SQLite's WAL, makes a record copied or forged into event
+// data (whose text fields callers choose) fail its checksum. A segment is
+// deleted once SQLite holds all of its events durably.
 
 // segmentBytes is the size from which the writer starts a new segment.
 const segmentBytes = 64 << 20
@@ -42,6 +46,8 @@ const segmentBytes = 64 << 20
 const (
 	journalPrefix = "journal-"
 	journalSuffix = ".log"
+	segmentHeader = 20
+	segmentMagic  = "CSTJ"
 	recordHeader  = 8
 	payloadFixed  = 8 + 8 + 8 + 16 + 2
 	lastInGroup   = 1 << 31
@@ -61,12 +67,14 @@ type segment struct {
 // writer goroutine uses it.
 type journal struct {
 	f    *os.File
+	seed uint32 // the CRC-32C of the segment's salt
 	size int64
 	buf  []byte
 }
 
-// encodeRecords appends the records of rows, one group, to buf.
-func encodeRecords(buf []byte, rows []row) []byte {
+// encodeRecords appends the records of rows, one group, to buf; seed is the
+// CRC-32C of the segment's salt.
+func encodeRecords(buf []byte, rows []row, seed uint32) []byte {
 	first := rows[0].position
 	for i, r := range rows {
 		n := payloadFixed + len(r.stream) + len(r.body)
@@ -85,29 +93,43 @@ func encodeRecords(buf []byte, rows []row) []byte {
 			word |= lastInGroup
 		}
 		binary.BigEndian.PutUint32(buf[start:], word)
-		binary.BigEndian.PutUint32(buf[start+4:], crc32.Checksum(buf[start+recordHeader:], castagnoli))
+		binary.BigEndian.PutUint32(buf[start+4:], crc32.Update(seed, castagnoli, buf[start+recordHeader:]))
 	}
 	return buf
 }
 
-// createSegment creates the segment whose first position is first and makes
-// its directory entry durable.
-func createSegment(dir string, first uint64) (*os.File, error) {
+// createSegment creates the segment whose first position is first, writes
+// its header with a fresh salt and makes both durable, the directory entry
+// too: a segment with records always has its header.
+func createSegment(dir string, first uint64) (journal, error) {
+	var salt [8]byte
+	if _, err := rand.Read(salt[:]); err != nil {
+		return journal{}, fmt.Errorf("journal: %w", err)
+	}
 	f, err := os.OpenFile(filepath.Join(dir, segmentName(first)), os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return journal{}, fmt.Errorf("journal: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	h := binary.BigEndian.AppendUint32([]byte(segmentMagic), 1)
+	h = append(h, salt[:]...)
+	h = binary.BigEndian.AppendUint32(h, crc32.Checksum(h, castagnoli))
+	if _, err := f.Write(h); err == nil {
+		err = syncFile(f)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
 		f.Close()
-		return nil, err
+		return journal{}, fmt.Errorf("journal: %w", err)
 	}
-	return f, nil
+	return journal{f: f, seed: crc32.Checksum(salt[:], castagnoli), size: segmentHeader}, nil
 }
 
 // write appends the records of rows to the open segment with one write. The
 // caller syncs it.
 func (j *journal) write(rows []row) error {
-	j.buf = encodeRecords(j.buf[:0], rows)
+	j.buf = encodeRecords(j.buf[:0], rows, j.seed)
 	n, err := j.f.Write(j.buf)
 	j.size += int64(n)
 	if err != nil {
@@ -159,11 +181,24 @@ func replayJournal(dir string, fn func(row) error) error {
 		}
 		first, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, journalPrefix), journalSuffix), 10, 64)
 		last := i == len(names)-1
+		if len(data) < segmentHeader || string(data[:4]) != segmentMagic {
+			if last && len(data) <= segmentHeader {
+				continue // a crash while the segment was created: no records
+			}
+			return fmt.Errorf("journal %s: no journal header: %w", name, eventstore.ErrCorrupt)
+		}
+		if crc32.Checksum(data[:16], castagnoli) != binary.BigEndian.Uint32(data[16:]) {
+			return fmt.Errorf("journal %s: damaged header: %w", name, eventstore.ErrCorrupt)
+		}
+		if v := binary.BigEndian.Uint32(data[4:]); v != 1 {
+			return fmt.Errorf("journal %s: unknown format %d: %w", name, v, eventstore.ErrCorrupt)
+		}
+		seed := crc32.Checksum(data[8:16], castagnoli)
 		next := first // the position the next record must have
 		var group []row
-		off, groupOff := 0, 0
+		off, groupOff := segmentHeader, segmentHeader
 		for off < len(data) {
-			r, g, end, n, err := decodeRecord(data[off:])
+			r, g, end, n, err := decodeRecord(data[off:], seed)
 			if err == nil && (r.position != next || g != next-uint64(len(group))) {
 				err = fmt.Errorf("position %d of group %d where %d was expected", r.position, g, next)
 			}
@@ -171,7 +206,7 @@ func replayJournal(dir string, fn func(row) error) error {
 				if !last {
 					return fmt.Errorf("journal %s at offset %d: %v: %w", name, off, err, eventstore.ErrCorrupt)
 				}
-				if at, ok := laterGroup(data, off+1, next-uint64(len(group))); ok {
+				if at, ok := laterGroup(data, off+1, next-uint64(len(group)), seed); ok {
 					return fmt.Errorf("journal %s at offset %d: %v, and an intact later group follows at offset %d: %w", name, off, err, at, eventstore.ErrCorrupt)
 				}
 				group = nil
@@ -196,20 +231,39 @@ func replayJournal(dir string, fn func(row) error) error {
 	return nil
 }
 
-// laterGroup looks in data from offset from on for an intact record of a
-// group after the one that starts at position g0, and returns its offset.
-func laterGroup(data []byte, from int, g0 uint64) (int, bool) {
+// laterGroup looks in data from offset from on for an intact later group: a
+// record that starts a group after the one that starts at position g0, and
+// the rest of its group, intact. Only the last group is ever unsynced, so a
+// genuine torn tail is never followed by one (the salted checksums keep
+// event data from passing for one). It returns the group's offset.
+func laterGroup(data []byte, from int, g0 uint64, seed uint32) (int, bool) {
 	for off := from; off+recordHeader+payloadFixed <= len(data); off++ {
 		p := data[off+recordHeader:]
 		pos, g := binary.BigEndian.Uint64(p), binary.BigEndian.Uint64(p[8:])
-		if g <= g0 || pos < g || pos-g0 > 1<<32 {
+		if g <= g0 || pos != g || pos-g0 > 1<<32 {
 			continue
 		}
-		if _, _, _, _, err := decodeRecord(data[off:]); err == nil {
+		if wholeGroup(data[off:], pos, seed) {
 			return off, true
 		}
 	}
 	return 0, false
+}
+
+// wholeGroup reports whether data starts with a whole, intact group whose
+// first position is first.
+func wholeGroup(data []byte, first uint64, seed uint32) bool {
+	for off, next := 0, first; off < len(data); next++ {
+		r, g, last, n, err := decodeRecord(data[off:], seed)
+		if err != nil || r.position != next || g != first {
+			return false
+		}
+		if last {
+			return true
+		}
+		off += n
+	}
+	return false
 }
 
 var errTorn = errors.New("incomplete record")
@@ -217,7 +271,7 @@ var errTorn = errors.New("incomplete record")
 // decodeRecord decodes the record at the start of data and returns it with
 // its group's first position, whether it ends the group, and its length.
 // The row's body aliases data.
-func decodeRecord(data []byte) (r row, group uint64, end bool, size int, err error) {
+func decodeRecord(data []byte, seed uint32) (r row, group uint64, end bool, size int, err error) {
 	if len(data) < recordHeader {
 		return row{}, 0, false, 0, errTorn
 	}
@@ -227,7 +281,7 @@ func decodeRecord(data []byte) (r row, group uint64, end bool, size int, err err
 		return row{}, 0, false, 0, errTorn
 	}
 	p := data[recordHeader : recordHeader+n]
-	if crc32.Checksum(p, castagnoli) != binary.BigEndian.Uint32(data[4:]) {
+	if crc32.Update(seed, castagnoli, p) != binary.BigEndian.Uint32(data[4:]) {
 		return row{}, 0, false, 0, errors.New("checksum mismatch")
 	}
 	sl := int(binary.BigEndian.Uint16(p[payloadFixed-2:]))

@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 // for every acknowledged append, one write per line.
 func appenderChild(dir string) int {
 	// Checkpoint often, so that kills also land in and around them.
-	s, err := embedded.Open(dir, embedded.Options{CheckpointEvents: 64})
+	s, err := embedded.Open(dir, embedded.Options{CheckpointPages: 64})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		return 2

@@ -581,7 +581,7 @@ func powerLossChild(dir, mode, syncMode string) int {
 		opts = embedded.UnsafeSyncOptions(syncMode)
 	}
 	// Checkpoint often, so that crashes also land in and around them.
-	opts.CheckpointEvents = 64
+	opts.CheckpointPages = 64
 	s, err := embedded.Open(dir, opts)
 	if err != nil {
 		emit(fmt.Sprintf("fail open: %v\n", err))

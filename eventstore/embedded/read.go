@@ -113,7 +113,10 @@ func (s *Store) ReadAll(ctx context.Context, from eventstore.Position, follow bo
 		if !follow {
 			return nil
 		}
-		if err := s.await(ctx, changed); err != nil {
+		if err := s.brokenError(); err != nil {
+			return err // nothing more will be acknowledged
+		}
+		if err := s.await(ctx, changed, s.brokenCh); err != nil {
 			return err
 		}
 	}
@@ -211,8 +214,9 @@ func (s *Store) readStmt(ctx context.Context, query string, args []any) (*sql.Ro
 	return st.(*sql.Stmt).QueryContext(ctx, args...)
 }
 
-// await waits, as a reader the indexer does not keep waiting, for changed.
-func (s *Store) await(ctx context.Context, changed <-chan struct{}) error {
+// await waits, as a reader the indexer does not keep waiting, for changed
+// or stop.
+func (s *Store) await(ctx context.Context, changed, stop <-chan struct{}) error {
 	defer s.reading()()
 	select {
 	case <-changed:
@@ -221,7 +225,7 @@ func (s *Store) await(ctx context.Context, changed <-chan struct{}) error {
 		return ctx.Err()
 	case <-s.done:
 		return eventstore.ErrClosed
-	case <-s.brokenCh:
-		return nil // the caller looks at what broke
+	case <-stop:
+		return nil // the caller looks at what stopped it
 	}
 }

@@ -16,6 +16,7 @@ import (
 type knownStreams struct {
 	filter *bloom.BloomFilter // nil until built
 	since  []string           // streams created while it was being built
+	gaveUp bool               // the build failed: SQLite answers from now on
 }
 
 // streamFilterFalsePositives is the filter's target false-positive rate at
@@ -34,9 +35,10 @@ func (k *knownStreams) created(rows []row) {
 		if r.revision != 0 {
 			continue
 		}
-		if k.filter != nil {
+		switch {
+		case k.filter != nil:
 			k.filter.AddString(r.stream)
-		} else {
+		case !k.gaveUp:
 			k.since = append(k.since, r.stream)
 		}
 	}
@@ -57,11 +59,12 @@ func (s *Store) buildStreamFilter() {
 		}
 	}()
 	f, err := s.readStreams(ctx)
-	if err != nil {
-		return
-	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if err != nil {
+		s.streams = knownStreams{gaveUp: true}
+		return
+	}
 	for _, name := range s.streams.since {
 		f.AddString(name)
 	}

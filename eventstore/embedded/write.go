@@ -168,7 +168,7 @@ func (s *Store) write(batch []*appendReq) {
 		s.advance(0, 0)
 		return
 	}
-	s.index.push(rows, s.committed, s.readers.Load() > 0)
+	s.index.push(rows, s.readers.Load() > 0)
 	s.sync(s.j.f, s.committed)
 	// After a failed sync no segment may follow the one it failed on: its
 	// lost pages would be damage in a segment that is not the last.
@@ -186,14 +186,15 @@ func (s *Store) rotate() error {
 	if err := syncFile(s.j.f); err != nil {
 		return fmt.Errorf("journal: sync: %w", err)
 	}
-	f, err := createSegment(s.dir, s.committed+1)
+	j, err := createSegment(s.dir, s.committed+1)
 	if err != nil {
 		return err
 	}
 	s.segMu.Lock()
 	s.closedSegs = append(s.closedSegs, segment{f: s.j.f, last: s.committed})
 	s.segMu.Unlock()
-	s.j.f, s.j.size = f, 0
+	j.buf = s.j.buf
+	s.j = j
 	return nil
 }
 

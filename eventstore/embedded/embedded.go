@@ -68,12 +68,12 @@ type Options struct {
 	MaxBatchEvents int
 	// TailCheck is how many of the last events Open verifies (default 4096).
 	TailCheck int
-	// CheckpointPages is the WAL size, in pages, from which SQLite
-	// checkpoints it into the database file (wal_autocheckpoint; default
-	// 1000, SQLite's own). The checkpoint runs in the indexer's connection
-	// between its transactions: a checkpoint on another connection while
-	// the indexer commits is seldom complete, and the WAL then never starts
-	// over.
+	// CheckpointPages bounds the WAL, in pages (default 1000, SQLite's
+	// own): past it the indexer checkpoints between its transactions
+	// (wal_autocheckpoint), which lets the WAL start over. A checkpointer
+	// goroutine copies the WAL into the database file on its own connection
+	// every quarter of that, so the indexer's own checkpoint finds little
+	// left to copy.
 	CheckpointPages int
 	// IndexDelay is how long the indexer gathers journaled groups into one
 	// SQLite transaction while no reader waits for it (default 2ms;
@@ -100,13 +100,17 @@ type Store struct {
 	q         *writerConn // the writer's connection, for its checks
 	lock      *os.File
 
-	reqs          chan *appendReq
-	done          chan struct{} // closed by Close
-	exited        chan struct{} // closed when the writer goroutine has ended
-	index         *indexQueue
-	indexerExited chan struct{}
-	closeErr      error
-	once          sync.Once
+	reqs   chan *appendReq
+	done   chan struct{} // closed by Close
+	exited chan struct{} // closed when the writer goroutine has ended
+	index  *indexQueue
+	// checkpoints wakes the checkpointer (index.go); closed by Close.
+	checkpoints        chan struct{}
+	checkpointerExited chan struct{}
+	ckpt               *writerConn
+	indexerExited      chan struct{}
+	closeErr           error
+	once               sync.Once
 
 	// head and its notification channel change together under headMu.
 	headMu sync.Mutex
@@ -248,6 +252,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.indexerExited = make(chan struct{})
 	s.readerWaits = make(chan struct{}, 1)
 	go s.indexer()
+	s.checkpoints = make(chan struct{}, 1)
+	s.checkpointerExited = make(chan struct{})
+	go s.checkpointer()
 	s.filterBuilt = make(chan struct{})
 	go s.buildStreamFilter()
 	go s.writer()
@@ -357,8 +364,8 @@ func (s *Store) open() error {
 	if s.db, err = sql.Open("sqlite", s.dsn()); err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
-	s.db.SetMaxOpenConns(8)
-	s.db.SetMaxIdleConns(8)
+	s.db.SetMaxOpenConns(10) // 8 for readers, the writer's and the checkpointer's
+	s.db.SetMaxIdleConns(10)
 	return s.verify(ctx)
 }
 
@@ -391,6 +398,9 @@ func (s *Store) verify(ctx context.Context) error {
 		return err
 	}
 	if s.q, err = newWriterConn(ctx, s.db); err != nil {
+		return err
+	}
+	if s.ckpt, err = newWriterConn(ctx, s.db); err != nil {
 		return err
 	}
 	return s.recover(ctx)
@@ -481,6 +491,8 @@ func (s *Store) Close() error {
 		s.index.close()
 		s.wmu.Unlock()
 		<-s.indexerExited
+		close(s.checkpoints)
+		<-s.checkpointerExited
 		var errs []error
 		if s.brokenError() == nil {
 			if err := syncFile(s.walFile); err != nil {
@@ -513,7 +525,7 @@ func (s *Store) closeDBs() error {
 		st.(*sql.Stmt).Close()
 		return true
 	})
-	for _, w := range []*writerConn{s.q, s.w} {
+	for _, w := range []*writerConn{s.ckpt, s.q, s.w} {
 		if w != nil {
 			w.close()
 		}

@@ -165,6 +165,7 @@ func (o *overlay) lookup(ids []uuid.UUID, known map[uuid.UUID]stored) []uuid.UUI
 func (s *Store) indexer() {
 	defer close(s.indexerExited)
 	ctx := context.Background()
+	sinceCheckpoint := 0
 	for {
 		<-s.index.wake
 		if s.opts.IndexDelay > 0 && s.readers.Load() == 0 {
@@ -188,6 +189,13 @@ func (s *Store) indexer() {
 				s.advance(0, 0)
 			} else {
 				s.commits.Add(1)
+				if sinceCheckpoint += len(rows); sinceCheckpoint >= s.opts.CheckpointPages/4 {
+					sinceCheckpoint = 0
+					select {
+					case s.checkpoints <- struct{}{}:
+					default:
+					}
+				}
 				s.ov.remove(rows)
 				s.advance(0, rows[len(rows)-1].position)
 				s.dropSegments()
@@ -196,6 +204,24 @@ func (s *Store) indexer() {
 		if done {
 			return
 		}
+	}
+}
+
+// checkpointer copies SQLite's WAL into the database file when the indexer
+// asks (every CheckpointPages/4 events it indexed), on its own connection:
+// a checkpoint syncs the WAL and the database file, milliseconds the
+// indexer, which readers wait for, goes on committing through. PASSIVE never
+// waits for readers. Under load these checkpoints are seldom complete, and
+// the WAL starts over only after a complete one; SQLite's own
+// autocheckpoint in the indexer, past CheckpointPages, completes it between
+// two of the indexer's transactions, with little left to copy. A failed
+// checkpoint is retried at the next request; nothing depends on it but the
+// WAL's size.
+func (s *Store) checkpointer() {
+	defer close(s.checkpointerExited)
+	ctx := context.Background()
+	for range s.checkpoints {
+		_ = s.ckpt.exec(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 	}
 }
 

@@ -177,10 +177,12 @@ func (s *Store) breakStore(err error) {
 }
 
 // failIndexing stops the indexer for good after a failed SQLite insert.
+// The store breaks first: a reader that sees indexFailed fails, and no
+// append after it may be acknowledged.
 func (s *Store) failIndexing(err error) {
+	s.breakStore(err)
 	s.indexFailed.Store(true)
 	close(s.indexFailedCh)
-	s.breakStore(err)
 }
 
 // brokenError is the error every append gets once a write or sync failed,

@@ -21,10 +21,14 @@ import (
 func TestFailedIndexing(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
+	// The indexer gathers for a second while no reader waits: the second
+	// append is acknowledged before the indexer tries it.
+	s, err := Open(dir, Options{IndexDelay: time.Second})
 	require.NoError(t, err)
 	stream := eventstoretest.Stream("idx")
 	_, err = s.Append(ctx, stream, eventstore.NoStream, eventstoretest.NewEvent(0))
+	require.NoError(t, err)
+	_, err = s.Head(ctx) // waits until it is indexed
 	require.NoError(t, err)
 
 	s.wmu.Lock()

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,14 +18,16 @@ import (
 
 // TestWALStaysBounded: under sustained appends, SQLite's WAL starts over
 // instead of growing with the data (a checkpoint on another connection
-// while the indexer commits is seldom complete).
+// while the indexer commits is seldom complete). make test runs it without
+// the race detector, which slows the indexer so much that its transactions
+// no longer resemble production's.
 func TestWALStaysBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 64,000 events")
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
+	s, err := Open(dir, Options{CheckpointPages: 500})
 	require.NoError(t, err)
 	defer s.Close()
 	var wg sync.WaitGroup
@@ -42,13 +45,22 @@ func TestWALStaysBounded(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	_, err = s.Head(ctx) // everything acknowledged is indexed
+	require.NoError(t, err)
 	wal, err := os.Stat(filepath.Join(dir, DBFile+"-wal"))
 	require.NoError(t, err)
 	db, err := os.Stat(filepath.Join(dir, DBFile))
 	require.NoError(t, err)
-	t.Logf("64,000 events in %d SQLite transactions: WAL %d KiB, database %d KiB", s.commits.Load(), wal.Size()>>10, db.Size()>>10)
-	// The WAL's high-water mark: CheckpointPages (1,000) plus what one
-	// transaction adds after it (~900 events, ~500 pages here). With the
-	// checkpointer goroutine alone it reached 2,500–12,000 pages.
-	assert.Less(t, wal.Size(), int64(2000*4096), "the WAL grows with the data")
+	hdr := make([]byte, 32)
+	f, err := os.Open(filepath.Join(dir, DBFile+"-wal"))
+	require.NoError(t, err)
+	_, err = f.ReadAt(hdr, 0)
+	f.Close()
+	require.NoError(t, err)
+	restarts := binary.BigEndian.Uint32(hdr[12:]) // the WAL header's checkpoint sequence
+	t.Logf("64,000 events in %d SQLite transactions: WAL %d KiB, database %d KiB, WAL started over %d times", s.commits.Load(), wal.Size()>>10, db.Size()>>10, restarts)
+	// The WAL's high-water mark is CheckpointPages (500) plus what one
+	// transaction adds after it: 800–1,100 pages measured. With the
+	// checkpointer goroutine alone it reached 4,700–7,400 pages.
+	assert.Less(t, wal.Size(), int64(3000*4096), "the WAL grows with the data")
 }

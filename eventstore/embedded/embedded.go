@@ -124,10 +124,12 @@ type Store struct {
 	// The writer's side (write.go, journal.go), under wmu: one group is
 	// written at a time, by the writer goroutine or by a lone appender.
 	// committed is the last position journaled.
-	wmu     sync.Mutex
-	heads   *headCache
-	maxID   uuid.UUID // the greatest event id stored or journaled
-	streams knownStreams
+	wmu sync.Mutex
+	// appending counts the Append calls under way.
+	appending atomic.Int64
+	heads     *headCache
+	maxID     uuid.UUID // the greatest event id stored or journaled
+	streams   knownStreams
 	// filterBuilt is closed when buildStreamFilter has ended.
 	filterBuilt chan struct{}
 	j           journal

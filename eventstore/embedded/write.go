@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -56,8 +57,13 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	}
 	req := &appendReq{stream: stream, expected: expected, events: norm, done: make(chan struct{})}
 	// A lone appender writes its group itself: no hand-off to the writer
-	// goroutine and back, which costs a thread wake-up each way.
-	if len(s.reqs) == 0 && s.wmu.TryLock() {
+	// goroutine and back, which costs a thread wake-up each way. Only when
+	// no other append is under way: the others, answered moments ago and
+	// about to append again, would otherwise wait behind a group of one
+	// and its fsync instead of sharing the next group.
+	alone := s.appending.Add(1) == 1
+	defer s.appending.Add(-1)
+	if alone && len(s.reqs) == 0 && s.wmu.TryLock() {
 		if !s.closed.Load() && len(s.reqs) == 0 {
 			s.write([]*appendReq{req})
 			s.wmu.Unlock()
@@ -101,9 +107,14 @@ func (r *appendReq) finish(err error) {
 	close(r.done)
 }
 
+// gatherWait bounds how long the writer waits for appends under way to join
+// its group: about one fdatasync here.
+const gatherWait = 150 * time.Microsecond
+
 // writer is the goroutine that writes the groups of concurrent appends. It
-// takes every request queued while the previous group was being written
-// and writes them as one group (write).
+// takes every request queued while the previous group was being written,
+// waits up to gatherWait for the other appends under way, and writes them
+// as one group (write).
 func (s *Store) writer() {
 	defer close(s.exited)
 	for {
@@ -117,15 +128,28 @@ func (s *Store) writer() {
 		batch := []*appendReq{first}
 		n := len(first.events)
 		s.wmu.Lock()
-	drain:
+		deadline := time.Time{}
 		for n < s.opts.MaxBatchEvents {
 			select {
 			case r := <-s.reqs:
 				batch = append(batch, r)
 				n += len(r.events)
+				continue
 			default:
-				break drain
 			}
+			// The appends under way but not queued were, nearly all,
+			// answered with the last group and are about to append again:
+			// wait a moment for them, as one group shares one fsync.
+			if int64(len(batch)) >= s.appending.Load() {
+				break
+			}
+			now := time.Now()
+			if deadline.IsZero() {
+				deadline = now.Add(gatherWait)
+			} else if now.After(deadline) {
+				break
+			}
+			runtime.Gosched()
 		}
 		s.write(batch)
 		s.wmu.Unlock()

@@ -104,6 +104,7 @@ func crashImage(t *testing.T, n int) (dir string, want []eventstore.Envelope) {
 	s, err := embedded.Open(live, embedded.Options{})
 	require.NoError(t, err)
 	want = writeLog(t, s, n)
+	embedded.WaitIndexed(s) // the events are in SQLite, not only in the journal
 	dir = t.TempDir()
 	for _, name := range []string{embedded.DBFile, embedded.DBFile + "-wal"} {
 		// Another process copies: opening and closing the database file in
@@ -228,6 +229,7 @@ func journalImage(t *testing.T, n int) (dir string, want []eventstore.Envelope) 
 	s, err := embedded.Open(live, embedded.Options{})
 	require.NoError(t, err)
 	want = writeLog(t, s, n)
+	embedded.WaitIndexed(s) // the events are in SQLite, not only in the journal
 	dir = t.TempDir()
 	names, err := filepath.Glob(filepath.Join(live, "journal-*.log"))
 	require.NoError(t, err)

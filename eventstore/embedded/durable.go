@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,7 +13,8 @@ import (
 
 // Durability: an append is answered only after the journal (journal.go)
 // holds its events durably; readers read SQLite, which the indexer
-// (index.go) writes beside it:
+// (index.go) writes beside it, and the overlay, which holds in memory what
+// the indexer has not committed yet:
 //
 //   - One group is written at a time, under wmu, by the writer goroutine
 //     or by a lone appender: its requests are checked, its events written
@@ -22,21 +22,20 @@ import (
 //     fdatasynced; meanwhile the next group gathers in the queue.
 //   - The indexer commits the groups to SQLite beside this (WAL mode,
 //     synchronous=NORMAL: SQLite syncs its checkpoints, not its commits).
-//   - After the fdatasync a group's appends are answered, in order
-//     (advance). What is both durable and indexed is published to readers;
-//     a read first waits until every acknowledged append is published
-//     (settled), so a caller reads its own writes, and nothing a power cut
-//     could take back is ever read.
+//   - After the fdatasync the durable head moves, is published to readers,
+//     and the group's appends are answered, in order (advance). Readers
+//     read up to the published head, so a caller reads its own writes, and
+//     nothing a power cut could take back is ever read.
 //   - A failed write or sync breaks the store for good (the kernel may have
 //     dropped the dirty pages and will not report it twice): nothing more is
 //     acknowledged, and every append fails. After a failed SQLite insert
-//     reads that would miss acknowledged events fail instead.
+//     the indexer stops, and reads fail until Open replays the journal.
 //   - Open replays into SQLite what the journal has beyond SQLite's last
 //     position, makes SQLite durable, and only then removes the journal.
 
 // group is a group's appends waiting to be answered.
 type group struct {
-	last uint64 // durable and indexed up to here, they are answered
+	last uint64 // durable up to here, they are answered
 	reqs []*appendReq
 }
 
@@ -97,15 +96,13 @@ func (s *Store) enqueue(g group) {
 	s.cmu.Unlock()
 }
 
-// readyHead is the last position both durable and indexed.
-func (s *Store) readyHead() uint64 {
+// indexedDurable is the last position both durable and indexed: SQLite
+// holds everything up to it, and the journal need not.
+func (s *Store) indexedDurable() uint64 {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
-	return s.visible()
+	return min(s.durable, s.indexed)
 }
-
-// visible is what readers may read: durable and indexed.
-func (s *Store) visible() uint64 { return min(s.durable, s.indexed) }
 
 // advance moves the durable and indexed heads (0: unchanged), publishes
 // what readers may read, and answers the groups now durable, in order. Once
@@ -116,11 +113,11 @@ func (s *Store) advance(durable, indexed uint64) {
 	s.durable = max(s.durable, durable)
 	s.indexed = max(s.indexed, indexed)
 	err := s.brokenError()
-	// The durable head moves only on a good sync, so what is visible stays
-	// readable after the store broke.
-	if v := s.visible(); v > s.published {
-		s.published = v
-		s.publish(v)
+	// Readers read what is durable. The durable head moves only on a good
+	// sync, so what is visible stays readable after the store broke.
+	if s.durable > s.published {
+		s.published = s.durable
+		s.publish(s.durable)
 	}
 	acked := s.durable // appends are answered once durable
 	n := 0
@@ -143,27 +140,16 @@ func (s *Store) advance(durable, indexed uint64) {
 	s.waiting = append(s.waiting[:0:0], s.waiting[n:]...)
 }
 
-// settled waits until readers see every append acknowledged so far (the
-// indexer is at most a few milliseconds behind the journal), then returns
-// the head readers may read and the channel closed when it next moves.
-func (s *Store) settled(ctx context.Context) (uint64, <-chan struct{}, error) {
-	s.cmu.Lock()
-	want := s.durable
-	s.cmu.Unlock()
-	for {
-		h, changed := s.watch()
-		if h >= want {
-			return h, changed, nil
-		}
-		if s.indexFailed.Load() {
-			// Acknowledged events SQLite could not take: reading on
-			// would silently miss them. Open replays them.
-			return 0, nil, fmt.Errorf("read: events up to position %d are acknowledged but not indexed: %w", want, s.brokenError())
-		}
-		if err := s.await(ctx, changed, s.indexFailedCh); err != nil {
-			return 0, nil, err
-		}
+// settled returns the head readers may read, every append acknowledged so
+// far, and the channel closed when it next moves.
+func (s *Store) settled() (uint64, <-chan struct{}, error) {
+	if s.indexFailed.Load() {
+		// The indexer stopped and the overlay would only grow: reads fail
+		// until Open replays the journal.
+		return 0, nil, fmt.Errorf("read: the indexer stopped: %w", s.brokenError())
 	}
+	h, changed := s.watch()
+	return h, changed, nil
 }
 
 // brokenErr wraps the error that broke the store.
@@ -192,15 +178,4 @@ func (s *Store) brokenError() error {
 		return fmt.Errorf("the store stopped writing after a failed write or sync: %w", b.err)
 	}
 	return nil
-}
-
-// reading tells the indexer that a reader waits for it, until the returned
-// function is called.
-func (s *Store) reading() (done func()) {
-	s.readers.Add(1)
-	select {
-	case s.readerWaits <- struct{}{}:
-	default:
-	}
-	return func() { s.readers.Add(-1) }
 }

@@ -70,14 +70,11 @@ type Options struct {
 	TailCheck int
 	// CheckpointPages bounds the WAL, in pages (default 1000, SQLite's
 	// own): past it the indexer checkpoints between its transactions
-	// (wal_autocheckpoint), which lets the WAL start over. A checkpointer
-	// goroutine copies the WAL into the database file on its own connection
-	// every quarter of that, so the indexer's own checkpoint finds little
-	// left to copy.
+	// (wal_autocheckpoint), which lets the WAL start over.
 	CheckpointPages int
 	// IndexDelay is how long the indexer gathers journaled groups into one
-	// SQLite transaction while no reader waits for it (default 2ms;
-	// negative: never). A reader that waits ends the gathering at once.
+	// SQLite transaction (default 2ms; negative: never). Readers do not
+	// wait for it: they read what it has not committed from memory.
 	IndexDelay time.Duration
 
 	// syncMode, when set, breaks durability on purpose: "off" (no fsync of
@@ -100,17 +97,13 @@ type Store struct {
 	q         *writerConn // the writer's connection, for its checks
 	lock      *os.File
 
-	reqs   chan *appendReq
-	done   chan struct{} // closed by Close
-	exited chan struct{} // closed when the writer goroutine has ended
-	index  *indexQueue
-	// checkpoints wakes the checkpointer (index.go); closed by Close.
-	checkpoints        chan struct{}
-	checkpointerExited chan struct{}
-	ckpt               *writerConn
-	indexerExited      chan struct{}
-	closeErr           error
-	once               sync.Once
+	reqs          chan *appendReq
+	done          chan struct{} // closed by Close
+	exited        chan struct{} // closed when the writer goroutine has ended
+	index         *indexQueue
+	indexerExited chan struct{}
+	closeErr      error
+	once          sync.Once
 
 	// head and its notification channel change together under headMu.
 	headMu sync.Mutex
@@ -147,11 +140,6 @@ type Store struct {
 	// indexFailedCh is closed when indexFailed is set.
 	indexFailedCh chan struct{}
 	indexFailed   atomic.Bool // the indexer could not write SQLite: it stopped
-
-	// Readers waiting for the indexer (index.go): while there is one, the
-	// indexer commits at once.
-	readers     atomic.Int64
-	readerWaits chan struct{}
 
 	// Answering (durable.go): under cmu.
 	cmu                         sync.Mutex
@@ -245,18 +233,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.committed, s.durable, s.indexed, s.published = s.head, s.head, s.head, s.head
-	s.ov = newOverlay()
+	s.ov = newOverlay(s.head + 1)
 	s.heads = newHeadCache(100_000)
 	s.reqs = make(chan *appendReq, 1024)
 	s.done = make(chan struct{})
 	s.exited = make(chan struct{})
 	s.index = newIndexQueue()
 	s.indexerExited = make(chan struct{})
-	s.readerWaits = make(chan struct{}, 1)
 	go s.indexer()
-	s.checkpoints = make(chan struct{}, 1)
-	s.checkpointerExited = make(chan struct{})
-	go s.checkpointer()
 	s.filterBuilt = make(chan struct{})
 	go s.buildStreamFilter()
 	go s.writer()
@@ -366,7 +350,7 @@ func (s *Store) open() error {
 	if s.db, err = sql.Open("sqlite", s.dsn()); err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
-	s.db.SetMaxOpenConns(10) // 8 for readers, the writer's and the checkpointer's
+	s.db.SetMaxOpenConns(10) // readers and the writer's
 	s.db.SetMaxIdleConns(10)
 	return s.verify(ctx)
 }
@@ -400,9 +384,6 @@ func (s *Store) verify(ctx context.Context) error {
 		return err
 	}
 	if s.q, err = newWriterConn(ctx, s.db); err != nil {
-		return err
-	}
-	if s.ckpt, err = newWriterConn(ctx, s.db); err != nil {
 		return err
 	}
 	return s.recover(ctx)
@@ -493,8 +474,6 @@ func (s *Store) Close() error {
 		s.index.close()
 		s.wmu.Unlock()
 		<-s.indexerExited
-		close(s.checkpoints)
-		<-s.checkpointerExited
 		var errs []error
 		if s.brokenError() == nil {
 			if err := syncFile(s.walFile); err != nil {
@@ -527,7 +506,7 @@ func (s *Store) closeDBs() error {
 		st.(*sql.Stmt).Close()
 		return true
 	})
-	for _, w := range []*writerConn{s.ckpt, s.q, s.w} {
+	for _, w := range []*writerConn{s.q, s.w} {
 		if w != nil {
 			w.close()
 		}
@@ -549,7 +528,7 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 	if err := ctx.Err(); err != nil {
 		return eventstore.Position{}, err
 	}
-	h, _, err := s.settled(ctx)
+	h, _, err := s.settled()
 	if err != nil {
 		return eventstore.Position{}, err
 	}

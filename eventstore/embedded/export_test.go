@@ -1,6 +1,9 @@
 package embedded
 
-import "os"
+import (
+	"os"
+	"time"
+)
 
 // UnsafeSyncOptions returns options that break durability on purpose, for the
 // power-loss suite's demonstration that it detects a store which acknowledges
@@ -25,3 +28,21 @@ func StreamFilterBuilt(s *Store) bool {
 	defer s.wmu.Unlock()
 	return s.streams.filter != nil
 }
+
+// waitIndexed waits until SQLite holds every acknowledged event, waking
+// the indexer however long its IndexDelay.
+func (s *Store) waitIndexed() {
+	for {
+		s.cmu.Lock()
+		done := s.indexed >= s.durable
+		s.cmu.Unlock()
+		if done {
+			return
+		}
+		s.index.signal()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// WaitIndexed waits until SQLite holds every acknowledged event.
+func WaitIndexed(s *Store) { s.waitIndexed() }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -36,19 +38,20 @@ type indexQueue struct {
 	rows   int // in groups
 	closed bool
 	wake   chan struct{} // capacity 1: the indexer has work
+	ending chan struct{} // closed by close
 }
 
 func newIndexQueue() *indexQueue {
-	q := &indexQueue{wake: make(chan struct{}, 1)}
+	q := &indexQueue{wake: make(chan struct{}, 1), ending: make(chan struct{})}
 	q.room = sync.NewCond(&q.mu)
 	return q
 }
 
 // push queues a journaled group. It wakes the indexer when the queue was
-// empty, when urgent (a reader waits) or when a transaction's worth is
-// queued; otherwise the indexer, already awake, gathers it with the rest.
-// It waits while the indexer is maxQueued events behind.
-func (q *indexQueue) push(rows []row, urgent bool) {
+// empty or when a transaction's worth is queued; otherwise the indexer,
+// already awake, gathers it with the rest. It waits while the indexer is
+// maxQueued events behind.
+func (q *indexQueue) push(rows []row) {
 	q.mu.Lock()
 	for q.rows >= maxQueued && !q.closed {
 		q.room.Wait()
@@ -58,7 +61,7 @@ func (q *indexQueue) push(rows []row, urgent bool) {
 	q.rows += len(rows)
 	full := q.rows >= maxIndexBatch
 	q.mu.Unlock()
-	if wasEmpty || urgent || full {
+	if wasEmpty || full {
 		q.signal()
 	}
 }
@@ -97,53 +100,127 @@ func (q *indexQueue) take() ([]row, bool) {
 func (q *indexQueue) close() {
 	q.mu.Lock()
 	q.closed = true
+	close(q.ending)
 	q.room.Broadcast()
 	q.mu.Unlock()
 	q.signal()
 }
 
-// overlay holds what the writer has journaled and SQLite does not have yet:
-// the writer checks it before it asks SQLite about a stream or an event id.
-// The indexer removes entries only after its commit, so an id or stream the
+// overlay holds what the writer has journaled and SQLite does not have yet,
+// in memory, whole groups in position order. The writer checks it before it
+// asks SQLite about a stream or an event id, and readers read what is
+// durable in it instead of waiting for the indexer (read.go). The indexer
+// removes groups only after its commit, so a position, stream or id the
 // overlay does not have is, if stored at all, in SQLite already.
 type overlay struct {
 	mu      sync.Mutex
-	streams map[string]ovStream
+	next    uint64  // the position after the last row added
+	groups  [][]row // in position order, from position first() on
+	streams map[string]*ovStream
 	ids     map[uuid.UUID]stored
 }
 
-type ovStream struct{ next, last uint64 }
-
-func newOverlay() *overlay {
-	return &overlay{streams: map[string]ovStream{}, ids: map[uuid.UUID]stored{}}
+// ovStream is one stream's rows in the overlay, in revision order.
+type ovStream struct {
+	next uint64 // the revision its next event gets
+	rows []row
 }
 
+// newOverlay returns an empty overlay whose next row is at position next.
+func newOverlay(next uint64) *overlay {
+	return &overlay{next: next, streams: map[string]*ovStream{}, ids: map[uuid.UUID]stored{}}
+}
+
+// add adds a journaled group.
 func (o *overlay) add(rows []row) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.groups = append(o.groups, rows)
+	o.next = rows[len(rows)-1].position + 1
 	for _, r := range rows {
 		o.ids[r.id] = stored{stream: r.stream, revision: r.revision, position: r.position}
-		o.streams[r.stream] = ovStream{next: r.revision + 1, last: r.position}
+		st := o.streams[r.stream]
+		if st == nil {
+			st = &ovStream{}
+			o.streams[r.stream] = st
+		}
+		st.next = r.revision + 1
+		st.rows = append(st.rows, r)
 	}
 }
 
-// remove forgets rows SQLite has committed.
-func (o *overlay) remove(rows []row) {
+// remove forgets the groups up to position upTo, which SQLite has
+// committed.
+func (o *overlay) remove(upTo uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for _, r := range rows {
-		delete(o.ids, r.id)
-		if st, ok := o.streams[r.stream]; ok && st.last <= r.position {
-			delete(o.streams, r.stream)
+	n := 0
+	for n < len(o.groups) && o.groups[n][len(o.groups[n])-1].position <= upTo {
+		for _, r := range o.groups[n] {
+			delete(o.ids, r.id)
+			st := o.streams[r.stream]
+			if len(st.rows) <= 1 {
+				delete(o.streams, r.stream)
+				continue
+			}
+			st.rows[0] = row{}
+			st.rows = st.rows[1:]
 		}
+		n++
 	}
+	clear(o.groups[:n])
+	o.groups = o.groups[n:]
+	if len(o.groups) == 0 {
+		o.groups = nil
+	}
+}
+
+// first is the overlay's first position; everything before it is in SQLite.
+// The caller holds mu.
+func (o *overlay) first() uint64 {
+	if len(o.groups) == 0 {
+		return o.next
+	}
+	return o.groups[0][0].position
+}
+
+// since returns the overlay's first position and its rows after position
+// after, as group slices the caller must not change (rows are never changed
+// once added).
+func (o *overlay) since(after uint64) (uint64, [][]row) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i := sort.Search(len(o.groups), func(i int) bool {
+		g := o.groups[i]
+		return g[len(g)-1].position > after
+	})
+	out := slices.Clone(o.groups[i:])
+	if len(out) > 0 && out[0][0].position <= after {
+		out[0] = out[0][after+1-out[0][0].position:]
+	}
+	return o.first(), out
+}
+
+// streamRows returns the overlay's first position and a copy of the
+// stream's rows in it.
+func (o *overlay) streamRows(name string) (uint64, []row) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var rows []row
+	if st := o.streams[name]; st != nil {
+		rows = slices.Clone(st.rows)
+	}
+	return o.first(), rows
 }
 
 func (o *overlay) stream(name string) (uint64, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	st, ok := o.streams[name]
-	return st.next, ok
+	if !ok {
+		return 0, false
+	}
+	return st.next, true
 }
 
 // lookup moves the ids the overlay knows into known and returns the others.
@@ -161,21 +238,24 @@ func (o *overlay) lookup(ids []uuid.UUID, known map[uuid.UUID]stored) []uuid.UUI
 	return rest
 }
 
-// indexer commits journaled groups to SQLite; see above.
+// indexer commits journaled groups to SQLite; see above. Readers do not
+// wait for it (they read the overlay), so it gathers groups for IndexDelay.
+// SQLite's autocheckpoint (CheckpointPages) copies the WAL into the
+// database file between two of its transactions and lets the WAL start
+// over.
 func (s *Store) indexer() {
 	defer close(s.indexerExited)
 	ctx := context.Background()
-	sinceCheckpoint := 0
 	for {
 		<-s.index.wake
-		if s.opts.IndexDelay > 0 && s.readers.Load() == 0 {
-			// Nobody waits to read: gather groups for a while, so that a
-			// commit writes each stream's index page once for many events.
+		if s.opts.IndexDelay > 0 {
+			// Gather groups for a while, so that a commit writes each
+			// stream's index page once for many events.
 			t := time.NewTimer(s.opts.IndexDelay)
 			select {
 			case <-t.C:
-			case <-s.readerWaits:
-			case <-s.index.wake: // a transaction's worth, or closed
+			case <-s.index.wake: // a transaction's worth
+			case <-s.index.ending:
 			}
 			t.Stop()
 		}
@@ -189,39 +269,15 @@ func (s *Store) indexer() {
 				s.advance(0, 0)
 			} else {
 				s.commits.Add(1)
-				if sinceCheckpoint += len(rows); sinceCheckpoint >= s.opts.CheckpointPages/4 {
-					sinceCheckpoint = 0
-					select {
-					case s.checkpoints <- struct{}{}:
-					default:
-					}
-				}
-				s.ov.remove(rows)
-				s.advance(0, rows[len(rows)-1].position)
+				last := rows[len(rows)-1].position
+				s.ov.remove(last)
+				s.advance(0, last)
 				s.dropSegments()
 			}
 		}
 		if done {
 			return
 		}
-	}
-}
-
-// checkpointer copies SQLite's WAL into the database file when the indexer
-// asks (every CheckpointPages/4 events it indexed), on its own connection:
-// a checkpoint syncs the WAL and the database file, milliseconds the
-// indexer, which readers wait for, goes on committing through. PASSIVE never
-// waits for readers. Under load these checkpoints are seldom complete, and
-// the WAL starts over only after a complete one; SQLite's own
-// autocheckpoint in the indexer, past CheckpointPages, completes it between
-// two of the indexer's transactions, with little left to copy. A failed
-// checkpoint is retried at the next request; nothing depends on it but the
-// WAL's size.
-func (s *Store) checkpointer() {
-	defer close(s.checkpointerExited)
-	ctx := context.Background()
-	for range s.checkpoints {
-		_ = s.ckpt.exec(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 	}
 }
 
@@ -245,7 +301,7 @@ func (w *writerConn) insertTx(ctx context.Context, rows []row) error {
 // holds durably: it fdatasyncs SQLite's WAL first (SQLite syncs the
 // database file itself before a checkpoint moves pages out of the WAL).
 func (s *Store) dropSegments() {
-	ready := s.readyHead()
+	ready := s.indexedDurable()
 	s.segMu.Lock()
 	var drop []segment
 	for len(s.closedSegs) > 0 && s.closedSegs[0].last <= ready {

@@ -15,21 +15,20 @@ import (
 )
 
 // TestFailedIndexing: when SQLite refuses the indexer's insert, appends
-// already acknowledged are in the journal only. Reads that would miss them
-// fail (they neither hang nor answer without them), later appends fail, and
-// the next Open, once SQLite takes inserts again, replays them.
+// already acknowledged are in the journal (and the overlay) only. Reads
+// fail (they neither hang nor answer without them), later appends fail,
+// and the next Open, once SQLite takes inserts again, replays them.
 func TestFailedIndexing(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	// The indexer gathers for a second while no reader waits: the second
-	// append is acknowledged before the indexer tries it.
+	// The indexer gathers for a second: the second append is acknowledged
+	// before the indexer tries it.
 	s, err := Open(dir, Options{IndexDelay: time.Second})
 	require.NoError(t, err)
 	stream := eventstoretest.Stream("idx")
 	_, err = s.Append(ctx, stream, eventstore.NoStream, eventstoretest.NewEvent(0))
 	require.NoError(t, err)
-	_, err = s.Head(ctx) // waits until it is indexed
-	require.NoError(t, err)
+	s.waitIndexed()
 
 	s.wmu.Lock()
 	err = s.q.exec(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'refused'); END`)
@@ -37,6 +36,11 @@ func TestFailedIndexing(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Append(ctx, stream, eventstore.Exact(0), eventstoretest.NewEvent(1))
 	require.NoError(t, err, "acknowledged once journaled")
+
+	var n int
+	require.NoError(t, s.ReadStream(ctx, stream, eventstore.Forward, 0, func(eventstore.Envelope) error { n++; return nil }))
+	assert.Equal(t, 2, n, "the second event is read from the overlay before it is indexed")
+	require.Eventually(t, s.indexFailed.Load, 5*time.Second, time.Millisecond, "the indexer tries the insert")
 
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -58,7 +62,7 @@ func TestFailedIndexing(t *testing.T) {
 	s, err = Open(dir, Options{})
 	require.NoError(t, err)
 	defer s.Close()
-	var n int
+	n = 0
 	require.NoError(t, s.ReadStream(ctx, stream, eventstore.Forward, 0, func(eventstore.Envelope) error { n++; return nil }))
 	assert.Equal(t, 2, n, "the acknowledged event came back from the journal")
 }

@@ -25,14 +25,22 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// Only what is durable is read: rows past the published head may still
-	// be in the WAL's unsynced tail (durable.go).
+	// Only what is durable is read: what the journal holds beyond the
+	// durable head may be lost to a power cut. What the indexer has not
+	// committed is read from the overlay, the rest from SQLite.
 	const fwd = `SELECT position, body, checksum FROM events WHERE stream = ? AND revision >= ? AND position <= ? ORDER BY revision LIMIT ?`
 	const bwd = `SELECT position, body, checksum FROM events WHERE stream = ? AND revision <= ? AND position <= ? ORDER BY revision DESC LIMIT ?`
-	head, _, err := s.settled(ctx)
+	head, _, err := s.settled()
 	if err != nil {
 		return err
 	}
+	// The overlay first: what it no longer holds, SQLite has committed
+	// before the read transactions below start.
+	ovFirst, mem := s.ov.streamRows(stream)
+	for len(mem) > 0 && mem[len(mem)-1].position > head {
+		mem = mem[:len(mem)-1]
+	}
+	sqlHead := min(head, ovFirst-1)
 	q := fwd
 	if dir == eventstore.Backward {
 		q = bwd
@@ -63,13 +71,28 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 		return fn(env)
 	}
 	next := int64(from)
+	if dir == eventstore.Backward {
+		// The overlay holds the stream's newest events.
+		for i := len(mem) - 1; i >= 0; i-- {
+			if mem[i].revision > uint64(from) {
+				continue
+			}
+			if err := mem[i].deliver(check); err != nil {
+				return err
+			}
+			if mem[i].revision == 0 {
+				return nil
+			}
+			next = int64(mem[i].revision) - 1
+		}
+	}
 	for {
-		n, last, err := s.scan(ctx, s.db, q, []any{stream, next, int64(head), pageSize}, check)
+		n, last, err := s.scan(ctx, s.db, q, []any{stream, next, int64(sqlHead), pageSize}, check)
 		if err != nil {
 			return err
 		}
 		if n < pageSize {
-			return nil
+			break
 		}
 		env, err := eventstore.DecodeCanonical(last)
 		if err != nil {
@@ -84,6 +107,17 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 			next = int64(env.Revision) + 1
 		}
 	}
+	if dir == eventstore.Forward {
+		for _, r := range mem {
+			if r.revision < uint64(from) {
+				continue
+			}
+			if err := r.deliver(check); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // ReadAll implements eventstore.Store.
@@ -96,15 +130,15 @@ func (s *Store) ReadAll(ctx context.Context, from eventstore.Position, follow bo
 	}
 	after := dense(from)
 	for {
-		// Take the head and the channel that announces the next commit
+		// Take the head and the channel that announces the next one
 		// together, then read up to that head: a commit after this point
 		// closes the channel, so no wake-up is missed.
-		head, changed, err := s.settled(ctx)
+		head, changed, err := s.settled()
 		if err != nil {
 			return err
 		}
 		if after < head {
-			if err := s.readRange(ctx, s.db, after, head, fn); err != nil {
+			if err := s.readLog(ctx, after, head, fn); err != nil {
 				return err
 			}
 			after = head
@@ -120,6 +154,39 @@ func (s *Store) ReadAll(ctx context.Context, from eventstore.Position, follow bo
 			return err
 		}
 	}
+}
+
+// readLog calls fn for positions after..upTo (after exclusive, upTo
+// inclusive): what the indexer has committed from SQLite, the rest from the
+// overlay.
+func (s *Store) readLog(ctx context.Context, after, upTo uint64, fn func(eventstore.Envelope) error) error {
+	// The overlay first: what it no longer holds, SQLite has committed
+	// before readRange's read transactions start.
+	first, mem := s.ov.since(after)
+	if sqlHead := min(upTo, first-1); after < sqlHead {
+		if err := s.readRange(ctx, s.db, after, sqlHead, fn); err != nil {
+			return err
+		}
+		after = sqlHead
+	}
+	for _, g := range mem {
+		for _, r := range g {
+			if r.position > upTo {
+				return nil
+			}
+			if r.position != after+1 {
+				return fmt.Errorf("position %d is missing (next held is %d): %w", after+1, r.position, eventstore.ErrCorrupt)
+			}
+			if err := r.deliver(fn); err != nil {
+				return err
+			}
+			after = r.position
+		}
+	}
+	if after < upTo {
+		return fmt.Errorf("position %d is missing (log head is %d): %w", after+1, upTo, eventstore.ErrCorrupt)
+	}
+	return nil
 }
 
 // readRange calls fn for positions after..upTo (after exclusive, upTo
@@ -145,6 +212,16 @@ func (s *Store) readRange(ctx context.Context, q querier, after, upTo uint64, fn
 		after = expect - 1
 	}
 	return nil
+}
+
+// deliver decodes the overlay's row and calls fn with it.
+func (r row) deliver(fn func(eventstore.Envelope) error) error {
+	env, err := eventstore.DecodeCanonical(r.body)
+	if err != nil {
+		return fmt.Errorf("event at position %d: %v: %w", r.position, err, eventstore.ErrCorrupt)
+	}
+	env.Position = pos(r.position)
+	return fn(env)
 }
 
 // scan runs a query of (position, body, checksum) rows, verifies and decodes
@@ -214,10 +291,8 @@ func (s *Store) readStmt(ctx context.Context, query string, args []any) (*sql.Ro
 	return st.(*sql.Stmt).QueryContext(ctx, args...)
 }
 
-// await waits, as a reader the indexer does not keep waiting, for changed
-// or stop.
+// await waits for changed or stop.
 func (s *Store) await(ctx context.Context, changed, stop <-chan struct{}) error {
-	defer s.reading()()
 	select {
 	case <-changed:
 		return nil

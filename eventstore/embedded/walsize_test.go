@@ -17,8 +17,7 @@ import (
 )
 
 // TestWALStaysBounded: under sustained appends, SQLite's WAL starts over
-// instead of growing with the data (a checkpoint on another connection
-// while the indexer commits is seldom complete). make test runs it without
+// instead of growing with the data. make test runs it without
 // the race detector, which slows the indexer so much that its transactions
 // no longer resemble production's.
 func TestWALStaysBounded(t *testing.T) {
@@ -45,8 +44,7 @@ func TestWALStaysBounded(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	_, err = s.Head(ctx) // everything acknowledged is indexed
-	require.NoError(t, err)
+	s.waitIndexed()
 	wal, err := os.Stat(filepath.Join(dir, DBFile+"-wal"))
 	require.NoError(t, err)
 	db, err := os.Stat(filepath.Join(dir, DBFile))
@@ -60,7 +58,7 @@ func TestWALStaysBounded(t *testing.T) {
 	restarts := binary.BigEndian.Uint32(hdr[12:]) // the WAL header's checkpoint sequence
 	t.Logf("64,000 events in %d SQLite transactions: WAL %d KiB, database %d KiB, WAL started over %d times", s.commits.Load(), wal.Size()>>10, db.Size()>>10, restarts)
 	// The WAL's high-water mark is CheckpointPages (500) plus what one
-	// transaction adds after it: 800–1,100 pages measured. With the
+	// transaction adds after it: 800–1,100 pages measured. With a
 	// checkpointer goroutine alone it reached 4,700–7,400 pages.
 	assert.Less(t, wal.Size(), int64(3000*4096), "the WAL grows with the data")
 }

@@ -192,7 +192,7 @@ func (s *Store) write(batch []*appendReq) {
 		s.advance(0, 0)
 		return
 	}
-	s.index.push(rows, s.readers.Load() > 0)
+	s.index.push(rows)
 	s.sync(s.j.f, s.committed)
 	// After a failed sync no segment may follow the one it failed on: its
 	// lost pages would be damage in a segment that is not the last.

@@ -141,6 +141,22 @@ func (r *Runner) Run(ctx context.Context) error {
 	}()
 	for d := range decoded {
 		r.apply(d)
+		// Apply what else is ready before waking the waiters: each wake-up
+		// runs every waiting request, and under load they would otherwise
+		// wake once per event.
+	more:
+		for n := 1; n < feedBuffer; n++ {
+			select {
+			case next, ok := <-decoded:
+				if !ok {
+					break more
+				}
+				r.apply(next)
+				d = next
+			default:
+				break more
+			}
+		}
 		r.advance(d.env.Position, !d.env.Position.Before(startHead))
 	}
 	err = <-readErr

@@ -221,15 +221,16 @@ func TestBitFlipsInLastPages(t *testing.T) {
 	t.Logf("60 flips: %d left every event intact (free space, or caught on use), %d refused or reported", outcomes[true], outcomes[false])
 }
 
-// journalImage copies a live store's files as a crash would leave them,
-// journal included, after the indexer was kept from writing SQLite for the
-// last events: the journal holds them and Open must replay them.
-func journalImage(t *testing.T, n int) (dir string, want []eventstore.Envelope) {
+// journalImage copies a live store's journal as a crash would leave it:
+// Open must replay every event from it. written is how much of the segment
+// holds records; the allocated space after it reads as zeros.
+func journalImage(t *testing.T, n int) (dir string, want []eventstore.Envelope, written int) {
 	live := t.TempDir()
 	s, err := embedded.Open(live, embedded.Options{})
 	require.NoError(t, err)
 	want = writeLog(t, s, n)
 	embedded.WaitIndexed(s) // the events are in SQLite, not only in the journal
+	written = int(embedded.JournalSize(s))
 	dir = t.TempDir()
 	names, err := filepath.Glob(filepath.Join(live, "journal-*.log"))
 	require.NoError(t, err)
@@ -239,14 +240,14 @@ func journalImage(t *testing.T, n int) (dir string, want []eventstore.Envelope) 
 		require.NoError(t, err, string(out))
 	}
 	require.NoError(t, s.Close())
-	return dir, want
+	return dir, want, written
 }
 
 // TestJournalReplay opens a data dir that holds only the journal (SQLite
 // lost everything it had not checkpointed, as after a power cut): every
 // event comes back from the journal, in order.
 func TestJournalReplay(t *testing.T) {
-	dir, want := journalImage(t, 200)
+	dir, want, _ := journalImage(t, 200)
 	assert.Equal(t, "recovered a prefix of 200 of 200 events", checkDamaged(t, dir, want))
 	// The replayed store goes on from there.
 	s, err := embedded.Open(dir, embedded.Options{})
@@ -274,22 +275,29 @@ func recovered(t *testing.T, outcome string) int {
 	return got
 }
 
-// TestTornJournalTail cuts the journal at random offsets: the store recovers
-// the intact prefix of appends, exactly, and never part of one.
+// TestTornJournalTail cuts the journal's records at random offsets, in a
+// segment cut there too or followed by its allocated zeros: the store
+// recovers the intact prefix of appends, exactly, and never part of one.
 func TestTornJournalTail(t *testing.T) {
-	dir, want := journalImage(t, 200)
+	dir, want, written := journalImage(t, 200)
 	names, err := filepath.Glob(filepath.Join(dir, "journal-*.log"))
 	require.NoError(t, err)
 	require.Len(t, names, 1)
 	orig, err := os.ReadFile(names[0])
 	require.NoError(t, err)
+	require.Greater(t, len(orig), written, "the segment's space is allocated ahead")
+	require.True(t, bytes.Count(orig[written:], []byte{0}) == len(orig)-written, "allocated space reads as zeros")
 	ends := appendEnds(len(want))
 	rng := rand.New(rand.NewPCG(9, 10))
 	lengths := map[int]bool{}
 	for i := 0; i < 40; i++ {
-		cut := rng.IntN(len(orig))
+		cut := rng.IntN(written)
+		torn := orig[:cut]
+		if i%2 == 0 {
+			torn = append(bytes.Clone(orig[:cut]), make([]byte, len(orig)-cut)...)
+		}
 		work := t.TempDir()
-		require.NoError(t, os.WriteFile(filepath.Join(work, filepath.Base(names[0])), orig[:cut], 0o600))
+		require.NoError(t, os.WriteFile(filepath.Join(work, filepath.Base(names[0])), torn, 0o600))
 		got := recovered(t, checkDamaged(t, work, want))
 		require.True(t, ends[got], "a prefix of %d events ends inside an append", got)
 		lengths[got] = true
@@ -302,7 +310,7 @@ func TestTornJournalTail(t *testing.T) {
 // an intact later group is refused, naming the file and offset; so is any
 // damage in a segment that is not the last, and in a segment's header.
 func TestDamagedJournal(t *testing.T) {
-	dir, want := journalImage(t, 200)
+	dir, want, written := journalImage(t, 200)
 	names, err := filepath.Glob(filepath.Join(dir, "journal-*.log"))
 	require.NoError(t, err)
 	orig, err := os.ReadFile(names[0])
@@ -312,12 +320,12 @@ func TestDamagedJournal(t *testing.T) {
 	refused, torn := 0, 0
 	for i := 0; i < 40; i++ {
 		damaged := bytes.Clone(orig)
-		at := rng.IntN(len(damaged))
+		at := rng.IntN(written)
 		switch {
 		case i == 1:
 			at = 9 // in the header's salt
 		case i%4 == 0:
-			at = len(damaged) - 1 - rng.IntN(200) // in the last group
+			at = written - 1 - rng.IntN(200) // in the last group
 		}
 		damaged[at] ^= 1 << rng.IntN(8)
 		work := t.TempDir()

@@ -46,3 +46,10 @@ func (s *Store) waitIndexed() {
 
 // WaitIndexed waits until SQLite holds every acknowledged event.
 func WaitIndexed(s *Store) { s.waitIndexed() }
+
+// JournalSize is how much of the open journal segment is written.
+func JournalSize(s *Store) int64 {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.j.size
+}

@@ -4,8 +4,8 @@
 // eventstoretest.Run.
 //
 // Writing (write.go, journal.go): appends are checked and written in groups,
-// one group at a time, by a writer goroutine or, when no other append waits,
-// by the appending goroutine itself. A group's events are written to the
+// one group at a time, by a writer goroutine or, when no other append is
+// under way, by the appending goroutine itself. A group's events are written to the
 // journal, an append-only file, with one write and made durable with one
 // fdatasync before any append of the group is answered; a request that
 // fails its revision check fails alone. Global positions are dense from 1,
@@ -13,12 +13,13 @@
 //
 // Indexing (index.go): the indexer goroutine writes the journaled events
 // into SQLite's events table (INTEGER PRIMARY KEY position, UNIQUE(stream,
-// revision), UNIQUE(id)), many groups to a transaction. Readers read SQLite
-// and see only what is both durable and indexed, and a read first waits
-// until everything acknowledged is (durable.go): a caller reads its own
-// writes, and never position N+1 before N. Open replays the journal into
-// SQLite; a journal segment is deleted once SQLite holds its events
-// durably.
+// revision), UNIQUE(id)), many groups to a transaction. What it has not
+// committed yet stays in memory, in the overlay. Readers (read.go) read the
+// overlay and, before it, SQLite, up to the durable head (durable.go): a
+// caller reads its own writes without waiting for the indexer, never
+// position N+1 before N, and nothing not yet durable. Open replays the
+// journal into SQLite; a journal segment is deleted once SQLite holds its
+// events durably.
 //
 // Integrity: every journal record carries a CRC-32C; every row holds the
 // event's canonical encoding (the audit log's Merkle leaf) and a CRC-32C of
@@ -406,7 +407,17 @@ func (s *Store) recover(ctx context.Context) error {
 		batch = batch[:0]
 		return nil
 	}
-	err := replayJournal(s.dir, func(r row) error {
+	// A segment starts where the one before it ended: one that starts
+	// after the log's next position means acknowledged events before it
+	// are missing (a segment is created only after the one before it is
+	// synced), even when it holds no records yet.
+	begin := func(name string, first uint64) error {
+		if first > next {
+			return fmt.Errorf("journal %s starts at position %d, but the log ends at %d: %w", name, first, next-1, eventstore.ErrCorrupt)
+		}
+		return nil
+	}
+	err := replayJournal(s.dir, begin, func(r row) error {
 		switch {
 		case r.position < next:
 			return nil // SQLite has it

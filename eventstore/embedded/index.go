@@ -163,7 +163,8 @@ func (o *overlay) remove(upTo uint64) {
 				delete(o.streams, r.stream)
 				continue
 			}
-			st.rows[0] = row{}
+			// Readers may hold the slice: rows are never changed, only
+			// resliced (append moves them to a new array when it grows).
 			st.rows = st.rows[1:]
 		}
 		n++
@@ -201,14 +202,14 @@ func (o *overlay) since(after uint64) (uint64, [][]row) {
 	return o.first(), out
 }
 
-// streamRows returns the overlay's first position and a copy of the
-// stream's rows in it.
+// streamRows returns the overlay's first position and the stream's rows in
+// it, which the caller must not change.
 func (o *overlay) streamRows(name string) (uint64, []row) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var rows []row
 	if st := o.streams[name]; st != nil {
-		rows = slices.Clone(st.rows)
+		rows = st.rows[:len(st.rows):len(st.rows)]
 	}
 	return o.first(), rows
 }

@@ -111,12 +111,17 @@ func (r *appendReq) finish(err error) {
 // its group: about one fdatasync here.
 const gatherWait = 150 * time.Microsecond
 
+// gatherSpin is how much of gatherWait the writer yields instead of parking.
+const gatherSpin = 50 * time.Microsecond
+
 // writer is the goroutine that writes the groups of concurrent appends. It
 // takes every request queued while the previous group was being written,
 // waits up to gatherWait for the other appends under way, and writes them
 // as one group (write).
 func (s *Store) writer() {
 	defer close(s.exited)
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
 	for {
 		var first *appendReq
 		select {
@@ -128,29 +133,46 @@ func (s *Store) writer() {
 		batch := []*appendReq{first}
 		n := len(first.events)
 		s.wmu.Lock()
-		deadline := time.Time{}
+		// The appends under way but not queued were, nearly all, answered
+		// with the last group and are about to append again: wait up to
+		// gatherWait for them, as one group shares one fsync. First yield
+		// (runtime.Gosched lets the answered appenders run on this P, and
+		// costs nothing when nothing else is runnable for long), then park
+		// on the queue.
+		var start time.Time
+		parked, expired := false, false
 		for n < s.opts.MaxBatchEvents {
+			var r *appendReq
 			select {
-			case r := <-s.reqs:
-				batch = append(batch, r)
-				n += len(r.events)
-				continue
+			case r = <-s.reqs:
 			default:
+				if expired || int64(len(batch)) >= s.appending.Load() {
+					break
+				}
+				if start.IsZero() {
+					start = time.Now()
+				}
+				if !parked && time.Since(start) < gatherSpin {
+					runtime.Gosched()
+					continue
+				}
+				if !parked {
+					parked = true
+					gather.Reset(gatherWait - gatherSpin)
+				}
+				select {
+				case r = <-s.reqs:
+				case <-gather.C:
+					expired = true
+				}
 			}
-			// The appends under way but not queued were, nearly all,
-			// answered with the last group and are about to append again:
-			// wait a moment for them, as one group shares one fsync.
-			if int64(len(batch)) >= s.appending.Load() {
+			if r == nil {
 				break
 			}
-			now := time.Now()
-			if deadline.IsZero() {
-				deadline = now.Add(gatherWait)
-			} else if now.After(deadline) {
-				break
-			}
-			runtime.Gosched()
+			batch = append(batch, r)
+			n += len(r.events)
 		}
+		gather.Stop() // Go ≥ 1.23: no stale value is received after Stop
 		s.write(batch)
 		s.wmu.Unlock()
 	}
@@ -204,9 +226,13 @@ func (s *Store) write(batch []*appendReq) {
 	}
 }
 
-// rotate syncs the open journal segment and starts the next one, so that a
-// torn record can only ever be in the last segment.
+// rotate cuts the open journal segment's allocated space after its last
+// record, syncs it and starts the next one: a torn record, and zeros after
+// the last record, can only ever be in the last segment.
 func (s *Store) rotate() error {
+	if err := s.j.f.Truncate(s.j.size); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
 	if err := syncFile(s.j.f); err != nil {
 		return fmt.Errorf("journal: sync: %w", err)
 	}
@@ -251,7 +277,7 @@ type row struct {
 }
 
 // prepare checks one group of requests and returns the requests to answer
-// once what the group writes is durable and indexed (each with its result or
+// once what the group writes is durable (each with its result or
 // error set), and the rows to journal. Requests refused by their checks
 // carry their error; the others succeed with the journal write.
 func (s *Store) prepare(batch []*appendReq, heads *headCache) ([]*appendReq, []row) {

@@ -83,7 +83,7 @@ type Runner struct {
 	mu      sync.Mutex
 	reached eventstore.Position // the feed's position
 	live    bool                // the feed has caught up with the head it saw at start
-	changed chan struct{}       // closed when reached or live changes
+	changed chan struct{}       // closed when reached or live changes, or the feed stops
 	feedErr error
 }
 
@@ -162,6 +162,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	err = <-readErr
 	r.mu.Lock()
 	r.feedErr = err
+	close(r.changed) // waiters see the error instead of waiting on
+	r.changed = make(chan struct{})
 	r.mu.Unlock()
 	return err
 }

@@ -248,3 +248,46 @@ func TestRebuildRepairsAFailedProjection(t *testing.T) {
 	wait(t, r, appendGroup(t, s, "c"))
 	assert.Equal(t, []string{"a", "poison", "b", "c"}, names(t, r))
 }
+
+// TestRunnerWaiters: each WaitFor returns once the feed reaches its
+// position, whatever order they wait in; a cancelled one returns at once;
+// when the feed stops, every waiter gets the error instead of waiting on.
+func TestRunnerWaiters(t *testing.T) {
+	s := openStore(t)
+	r := projections.NewRunner(s, time.Now, newGroups(1, ""))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	require.NoError(t, r.WaitLive(wctx))
+
+	const n = 40
+	errs := make(chan error, n)
+	for i := n; i >= 1; i-- { // the latest positions wait first
+		go func(p uint64) {
+			errs <- r.WaitFor(wctx, eventstore.Position{Commit: p, Prepare: p})
+		}(uint64(i))
+	}
+	cctx, ccancel := context.WithCancel(context.Background())
+	cancelled := make(chan error, 1)
+	go func() { cancelled <- r.WaitFor(cctx, eventstore.Position{Commit: 1000, Prepare: 1000}) }()
+	ccancel()
+	require.ErrorIs(t, <-cancelled, context.Canceled)
+	for i := 0; i < n; i++ {
+		appendGroup(t, s, fmt.Sprintf("g%d", i))
+	}
+	for i := 0; i < n; i++ {
+		require.NoError(t, <-errs)
+	}
+	assert.Len(t, names(t, r), n)
+
+	stuck := make(chan error, 1)
+	go func() { stuck <- r.WaitFor(wctx, eventstore.Position{Commit: 1000, Prepare: 1000}) }()
+	time.Sleep(20 * time.Millisecond) // let it wait
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	err := <-stuck
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the stopped feed ends the wait")
+}

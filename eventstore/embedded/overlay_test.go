@@ -2,7 +2,10 @@ package embedded
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -155,4 +158,51 @@ func TestOverlayFollow(t *testing.T) {
 			t.Fatalf("the follower stopped before position %d", want)
 		}
 	}
+}
+
+// TestReadPages: long reads of what SQLite holds go through readPages:
+// every position once and in order from any start, the caller's error
+// stops the read, and a damaged row is reported, not skipped.
+func TestReadPages(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	require.NoError(t, err)
+	const total = 3*pageSize + 106 // a multiple of 50
+	for i := 0; i < total; i += 50 {
+		_, err := s.Append(ctx, eventstoretest.Stream(fmt.Sprintf("p%d", i%7)), eventstore.Any, eventstoretest.Events(i, 50)...)
+		require.NoError(t, err)
+	}
+	s.waitIndexed()
+	for _, after := range []uint64{0, 1, pageSize - 1, pageSize + 7, total - 2*pageSize - 1} {
+		next := after + 1
+		require.NoError(t, s.ReadAll(ctx, eventstore.Position{Commit: after, Prepare: after}, false, func(e eventstore.Envelope) error {
+			require.Equal(t, next, e.Position.Commit)
+			next++
+			return nil
+		}))
+		assert.Equal(t, uint64(total+1), next, "read all after %d", after)
+	}
+	stop := errors.New("enough")
+	n := 0
+	err = s.ReadAll(ctx, eventstore.Start, false, func(eventstore.Envelope) error {
+		if n++; n == pageSize+3 {
+			return stop
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, stop)
+	require.NoError(t, s.Close())
+
+	db, err := sql.Open("sqlite", filepath.Join(dir, DBFile))
+	require.NoError(t, err)
+	_, err = db.Exec(`UPDATE events SET checksum = checksum + 1 WHERE position = 1500`) // before the tail Open checks
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	s, err = Open(dir, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	err = s.ReadAll(ctx, eventstore.Start, false, func(eventstore.Envelope) error { return nil })
+	require.ErrorIs(t, err, eventstore.ErrCorrupt)
+	assert.Contains(t, err.Error(), "position 1500 fails its checksum")
 }

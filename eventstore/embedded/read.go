@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 
 	"github.com/custodian/custodian/eventstore"
 )
@@ -164,7 +165,11 @@ func (s *Store) readLog(ctx context.Context, after, upTo uint64, fn func(eventst
 	// before readRange's read transactions start.
 	first, mem := s.ov.since(after)
 	if sqlHead := min(upTo, first-1); after < sqlHead {
-		if err := s.readRange(ctx, s.db, after, sqlHead, fn); err != nil {
+		read := s.readRange
+		if sqlHead-after > 2*pageSize {
+			read = s.readPages
+		}
+		if err := read(ctx, s.db, after, sqlHead, fn); err != nil {
 			return err
 		}
 		after = sqlHead
@@ -222,6 +227,80 @@ func (r row) deliver(fn func(eventstore.Envelope) error) error {
 	}
 	env.Position = pos(r.position)
 	return fn(env)
+}
+
+// readWorkers is how many pages readPages reads at the same time.
+const readWorkers = 2
+
+// readPages is readRange for long ranges: readWorkers goroutines each read
+// every readWorkers-th page of pageSize positions (positions are dense), on
+// connections of the reader pool, and decode it; the caller's goroutine
+// checks and delivers the pages in order. Stepping SQLite's cursor is most
+// of a read's CPU, and this spreads it over the cores.
+func (s *Store) readPages(ctx context.Context, q querier, after, upTo uint64, fn func(eventstore.Envelope) error) error {
+	const query = `SELECT position, body, checksum FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`
+	ctx, cancel := context.WithCancel(ctx)
+	type page struct {
+		envs []eventstore.Envelope
+		err  error
+	}
+	var pages [readWorkers]chan page
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait() // no worker outlives the read
+	}()
+	for w := range pages {
+		pages[w] = make(chan page, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(pages[w])
+			for lo := after + uint64(w)*pageSize; lo < upTo; lo += readWorkers * pageSize {
+				hi := min(upTo, lo+pageSize)
+				var p page
+				p.envs = make([]eventstore.Envelope, 0, hi-lo)
+				_, _, p.err = s.scan(ctx, q, query, []any{int64(lo), int64(hi), pageSize}, func(env eventstore.Envelope) error {
+					p.envs = append(p.envs, env)
+					return nil
+				})
+				select {
+				case pages[w] <- p:
+				case <-ctx.Done():
+					return
+				}
+				if p.err != nil {
+					return
+				}
+			}
+		}()
+	}
+	expect := after + 1
+	for k := 0; ; k++ {
+		p, ok := <-pages[k%readWorkers]
+		if !ok {
+			break // page k would start at or after upTo
+		}
+		if p.err != nil {
+			return p.err
+		}
+		for _, env := range p.envs {
+			if pos := dense(env.Position); pos != expect {
+				return fmt.Errorf("position %d is missing (next stored is %d): %w", expect, pos, eventstore.ErrCorrupt)
+			}
+			expect++
+			if err := fn(env); err != nil {
+				return err
+			}
+		}
+		if want := min(upTo, after+uint64(k+1)*pageSize); expect-1 != want {
+			return fmt.Errorf("position %d is missing (log head is %d): %w", expect, upTo, eventstore.ErrCorrupt)
+		}
+	}
+	if expect-1 != upTo {
+		return fmt.Errorf("position %d is missing (log head is %d): %w", expect, upTo, eventstore.ErrCorrupt)
+	}
+	return nil
 }
 
 // scan runs a query of (position, body, checksum) rows, verifies and decodes

@@ -130,52 +130,57 @@ func (s *Store) writer() {
 			s.failQueued()
 			return
 		}
-		batch := []*appendReq{first}
-		n := len(first.events)
 		s.wmu.Lock()
-		// The appends under way but not queued were, nearly all, answered
-		// with the last group and are about to append again: wait up to
-		// gatherWait for them, as one group shares one fsync. First yield
-		// (runtime.Gosched lets the answered appenders run on this P, and
-		// costs nothing when nothing else is runnable for long), then park
-		// on the queue.
-		var start time.Time
-		parked, expired := false, false
-		for n < s.opts.MaxBatchEvents {
-			var r *appendReq
-			select {
-			case r = <-s.reqs:
-			default:
-				if expired || int64(len(batch)) >= s.appending.Load() {
-					break
-				}
-				if start.IsZero() {
-					start = time.Now()
-				}
-				if !parked && time.Since(start) < gatherSpin {
-					runtime.Gosched()
-					continue
-				}
-				if !parked {
-					parked = true
-					gather.Reset(gatherWait - gatherSpin)
-				}
-				select {
-				case r = <-s.reqs:
-				case <-gather.C:
-					expired = true
-				}
-			}
-			if r == nil {
-				break
-			}
-			batch = append(batch, r)
-			n += len(r.events)
-		}
-		gather.Stop() // Go ≥ 1.23: no stale value is received after Stop
+		batch := s.gather([]*appendReq{first}, gather)
 		s.write(batch)
 		s.wmu.Unlock()
 	}
+}
+
+// gather adds the queued requests to batch, up to MaxBatchEvents events.
+// The appends under way but not queued were, nearly all, answered with the
+// last group and are about to append again: it waits up to gatherWait for
+// them, as one group shares one fsync. First it yields (runtime.Gosched lets
+// the answered appenders run on this P, and costs nothing when nothing else
+// is runnable), then it parks on the queue with timer.
+func (s *Store) gather(batch []*appendReq, timer *time.Timer) []*appendReq {
+	n := 0
+	for _, r := range batch {
+		n += len(r.events)
+	}
+	var start time.Time
+	parked, expired := false, false
+	defer timer.Stop() // Go ≥ 1.23: no stale value is received after Stop
+	for n < s.opts.MaxBatchEvents {
+		var r *appendReq
+		select {
+		case r = <-s.reqs:
+		default:
+			if expired || int64(len(batch)) >= s.appending.Load() {
+				return batch
+			}
+			if start.IsZero() {
+				start = time.Now()
+			}
+			if !parked && time.Since(start) < gatherSpin {
+				runtime.Gosched()
+				continue
+			}
+			if !parked {
+				parked = true
+				timer.Reset(gatherWait - gatherSpin)
+			}
+			select {
+			case r = <-s.reqs:
+			case <-timer.C:
+				expired = true
+				continue
+			}
+		}
+		batch = append(batch, r)
+		n += len(r.events)
+	}
+	return batch
 }
 
 // write writes one group, under wmu: it checks the requests, journals the

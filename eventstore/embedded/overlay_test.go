@@ -192,6 +192,18 @@ func TestReadPages(t *testing.T) {
 		return nil
 	})
 	require.ErrorIs(t, err, stop)
+	for i := 0; i < 50; i++ { // a cancelled read says so, whichever goroutine sees it first
+		cctx, cancel := context.WithCancel(ctx)
+		n := 0
+		err = s.ReadAll(cctx, eventstore.Start, false, func(eventstore.Envelope) error {
+			if n++; n == 100 {
+				cancel()
+			}
+			return nil
+		})
+		require.ErrorIs(t, err, context.Canceled)
+		cancel()
+	}
 	require.NoError(t, s.Close())
 
 	db, err := sql.Open("sqlite", filepath.Join(dir, DBFile))

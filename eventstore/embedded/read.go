@@ -279,6 +279,11 @@ func (s *Store) readPages(ctx context.Context, q querier, after, upTo uint64, fn
 	for k := 0; ; k++ {
 		p, ok := <-pages[k%readWorkers]
 		if !ok {
+			if after+uint64(k)*pageSize < upTo {
+				// The worker stopped before page k: only the caller's
+				// context ends a worker early.
+				return ctx.Err()
+			}
 			break // page k would start at or after upTo
 		}
 		if p.err != nil {

@@ -101,7 +101,14 @@ func NewRunner(log Log, now func() time.Time, factories ...Factory) *Runner {
 
 // Run feeds the log to the projections until ctx ends. It returns ctx's
 // error, or the store's error if reading the log fails.
-func (r *Runner) Run(ctx context.Context) error {
+func (r *Runner) Run(ctx context.Context) (err error) {
+	defer func() {
+		r.mu.Lock()
+		r.feedErr = err
+		close(r.changed) // waiters see the error instead of waiting on
+		r.changed = make(chan struct{})
+		r.mu.Unlock()
+	}()
 	startHead, err := r.log.Head(ctx)
 	if err != nil {
 		return fmt.Errorf("projections: read head: %w", err)
@@ -159,13 +166,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		r.advance(d.env.Position, !d.env.Position.Before(startHead))
 	}
-	err = <-readErr
-	r.mu.Lock()
-	r.feedErr = err
-	close(r.changed) // waiters see the error instead of waiting on
-	r.changed = make(chan struct{})
-	r.mu.Unlock()
-	return err
+	return <-readErr
 }
 
 // feedBuffer is how many events each stage of the feed may run ahead.
@@ -277,14 +278,17 @@ func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
 }
 
 // WaitLive waits until the feed has caught up with the log's head as it was
-// at start (readiness), or ctx ends.
+// at start (readiness), ctx ends, or the feed stops (its error).
 func (r *Runner) WaitLive(ctx context.Context) error {
 	for {
 		r.mu.Lock()
-		live, changed := r.live, r.changed
+		live, changed, feedErr := r.live, r.changed, r.feedErr
 		r.mu.Unlock()
 		if live {
 			return nil
+		}
+		if feedErr != nil {
+			return fmt.Errorf("projections: the feed stopped: %w", feedErr)
 		}
 		select {
 		case <-changed:

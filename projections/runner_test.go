@@ -291,3 +291,19 @@ func TestRunnerWaiters(t *testing.T) {
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the stopped feed ends the wait")
 }
+
+// TestRunnerFeedFailsAtStart: when the feed cannot even start (the store
+// is closed), WaitLive and WaitFor return its error instead of waiting.
+func TestRunnerFeedFailsAtStart(t *testing.T) {
+	s, err := embedded.Open(t.TempDir(), embedded.Options{})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	r := projections.NewRunner(s, time.Now, newGroups(1, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	live := make(chan error, 1)
+	go func() { live <- r.WaitLive(ctx) }()
+	require.ErrorIs(t, r.Run(ctx), eventstore.ErrClosed)
+	require.ErrorIs(t, <-live, eventstore.ErrClosed)
+	require.ErrorIs(t, r.WaitFor(ctx, eventstore.Position{Commit: 1, Prepare: 1}), eventstore.ErrClosed)
+}

@@ -64,8 +64,10 @@ const (
 
 // Options tune a Store. The zero value is the production configuration.
 type Options struct {
-	// MaxBatchEvents bounds how many events one group commit writes
-	// (default 4096). A single larger append is still written whole.
+	// MaxBatchEvents is how many events the writer gathers into one group
+	// commit at most before it stops taking requests (default 4096); the
+	// last request taken may carry the group past it, and a single larger
+	// append is still written whole.
 	MaxBatchEvents int
 	// TailCheck is how many of the last events Open verifies (default 4096).
 	TailCheck int

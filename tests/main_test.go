@@ -47,26 +47,30 @@ func TestMain(m *testing.M) {
 		// Performance work: compare server binaries built beforehand in
 		// alternating runs of the same test binary.
 		binPath = bin
-		code := m.Run()
-		os.RemoveAll(dir)
-		os.Exit(code)
-	}
-	goTool := "go"
-	if root := os.Getenv("GOROOT"); root != "" {
-		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
-			goTool = p
-		}
-	}
-	build := exec.Command(goTool, "build", "-o", binPath, "./cmd/custodian")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "tests: go build ./cmd/custodian: %v\n%s", err, out)
+	} else if err := buildServer(binPath); err != nil {
+		fmt.Fprintln(os.Stderr, "tests:", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// buildServer builds cmd/custodian to path.
+func buildServer(path string) error {
+	goTool := "go"
+	if root := os.Getenv("GOROOT"); root != "" {
+		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
+			goTool = p
+		}
+	}
+	build := exec.Command(goTool, "build", "-o", path, "./cmd/custodian")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/custodian: %v\n%s", err, out)
+	}
+	return nil
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

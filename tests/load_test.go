@@ -1,13 +1,18 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,10 +38,29 @@ func quantile(ds []time.Duration, p float64) float64 {
 	return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000
 }
 
-// runClients runs n clients doing per operations each and returns every
-// operation's latency and the wall time. An operation's error fails the
-// benchmark.
+// runClients runs n clients doing per operations each, each operation as
+// soon as the client's last one answered (a closed loop: the rate is what
+// the server sustains), and returns every operation's latency and the wall
+// time. An operation's error fails the benchmark.
 func runClients(b *testing.B, n, per int, op func(client, i int) error) ([]time.Duration, time.Duration) {
+	return drive(b, n, per, nil, op)
+}
+
+// runPaced runs n clients doing per operations each at a fixed offered rate
+// (an open loop, the way a latency target at a given rate is measured):
+// client c's i-th operation is due at start + (i·n + c)/rate, and its latency
+// counts from then, so a server that falls behind is charged for the
+// operations that waited on it (no coordinated omission).
+func runPaced(b *testing.B, n, per int, rate float64, op func(client, i int) error) ([]time.Duration, time.Duration) {
+	start := time.Now().Add(10 * time.Millisecond)
+	interval := float64(time.Second) / rate
+	return drive(b, n, per, func(c, i int) time.Time {
+		return start.Add(time.Duration(float64(i*n+c) * interval))
+	}, op)
+}
+
+// drive runs the clients; due, when not nil, schedules each operation.
+func drive(b *testing.B, n, per int, due func(client, i int) time.Time, op func(client, i int) error) ([]time.Duration, time.Duration) {
 	var mu sync.Mutex
 	var all []time.Duration
 	var failed atomic.Value
@@ -49,6 +73,10 @@ func runClients(b *testing.B, n, per int, op func(client, i int) error) ([]time.
 			mine := make([]time.Duration, 0, per)
 			for i := 0; i < per; i++ {
 				t0 := time.Now()
+				if due != nil {
+					t0 = due(c, i)
+					time.Sleep(time.Until(t0))
+				}
 				if err := op(c, i); err != nil {
 					failed.Store(err)
 					return
@@ -79,37 +107,83 @@ func (s *server) expect(status int, sub, method, path string, body any) (respons
 	return r, nil
 }
 
-// lean is the load generator's request path: a pre-encoded body, the
-// response read but parsed only when the caller wants one field, so that
-// the generator, which shares the machine's two cores with the server,
-// spends as little as it can.
-func (s *server) lean(status int, sub, method, path string, body []byte, want *string) error {
-	req, err := http.NewRequest(method, s.base+path, bytes.NewReader(body))
+// leanConn is one load client's keep-alive HTTP/1.1 connection. The
+// generator shares the machine's two cores with the server, so it spends as
+// little as it can: one write of a pre-built request, the answer parsed by
+// net/http, and its body decoded only for the one field the caller wants.
+// (net/http's Client costs twice the CPU a request: a pool, and two
+// goroutines a connection that hand every request and answer on.)
+type leanConn struct {
+	s    *server
+	conn net.Conn
+	br   *bufio.Reader
+	req  []byte
+	body []byte
+}
+
+// do sends one request as sub and requires status; want, when not nil,
+// receives the answer's "id".
+func (l *leanConn) do(status int, sub, method, path string, body []byte, want *string) error {
+	if l.conn == nil {
+		conn, err := net.Dial("tcp", l.s.addr)
+		if err != nil {
+			return err
+		}
+		l.conn, l.br = conn, bufio.NewReader(conn)
+	}
+	l.req = append(l.req[:0], method...)
+	l.req = append(l.req, ' ')
+	l.req = append(l.req, path...)
+	l.req = append(l.req, " HTTP/1.1\r\nHost: "...)
+	l.req = append(l.req, l.s.addr...)
+	l.req = append(l.req, "\r\nAuthorization: Bearer "...)
+	l.req = append(l.req, l.s.token(sub)...)
+	l.req = append(l.req, "\r\nContent-Type: application/json\r\nContent-Length: "...)
+	l.req = strconv.AppendInt(l.req, int64(len(body)), 10)
+	l.req = append(l.req, "\r\n\r\n"...)
+	l.req = append(l.req, body...)
+	if _, err := l.conn.Write(l.req); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(l.br, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.token(sub))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return err
+	l.body = l.body[:0]
+	for {
+		if len(l.body) == cap(l.body) {
+			l.body = slices.Grow(l.body, 512)
+		}
+		n, err := resp.Body.Read(l.body[len(l.body):cap(l.body)])
+		l.body = l.body[:len(l.body)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
+	if resp.Close {
+		l.conn.Close()
+		l.conn = nil
 	}
 	if resp.StatusCode != status {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, l.body)
 	}
 	if want != nil {
 		var out struct{ ID string }
-		if err := json.Unmarshal(raw, &out); err != nil {
+		if err := json.Unmarshal(l.body, &out); err != nil {
 			return err
 		}
 		*want = out.ID
 	}
 	return nil
+}
+
+func (l *leanConn) close() {
+	if l.conn != nil {
+		l.conn.Close()
+	}
 }
 
 // bareStoreRate measures the embedded store alone in this run: 64 writers
@@ -133,12 +207,28 @@ func bareStoreRate(b *testing.B) float64 {
 }
 
 // BenchmarkLoadCommands: 64 concurrent clients issue durable commands, half
-// creating cases and half granting access, against the running binary.
+// creating cases and half granting access, against the running binary, each
+// as soon as its last one answered: the rate the server sustains, and the
+// latencies at that saturation.
 func BenchmarkLoadCommands(b *testing.B) {
+	commandLoad(b, runClients)
+}
+
+// BenchmarkLoadCommandsPaced: the same commands offered at 5,000 a second
+// (the issue's rate), latencies counted from when each command was due.
+func BenchmarkLoadCommandsPaced(b *testing.B) {
+	const rate = 5000
+	commandLoad(b, func(b *testing.B, n, per int, op func(client, i int) error) ([]time.Duration, time.Duration) {
+		return runPaced(b, n, per, rate, op)
+	})
+}
+
+// commandLoad sets up 64 users and drives their commands with run.
+func commandLoad(b *testing.B, run func(b *testing.B, n, per int, op func(client, i int) error) ([]time.Duration, time.Duration)) {
 	storeRate := bareStoreRate(b)
 	s := startServer(b, b.TempDir())
 	o := loadOrg(b, s)
-	const clients, per = 64, 200
+	const clients, per = 64, 300
 	users := make([]string, clients)
 	for i := range users {
 		users[i] = loadUser(b, s, o, fmt.Sprintf("officer-%d", i))
@@ -151,16 +241,39 @@ func BenchmarkLoadCommands(b *testing.B) {
 	for j := range grants {
 		grants[j], _ = json.Marshal(map[string]any{"entries": []any{userEntry(users[j], "view")}})
 	}
-	lat, wall := runClients(b, clients, per, func(c, i int) error {
+	conns := make([]leanConn, clients)
+	for c := range conns {
+		conns[c].s = s
+		defer conns[c].close()
+	}
+	serverCPU, loadCPU := cpuTime(b, s.cmd.Process.Pid), cpuTime(b, os.Getpid())
+	lat, wall := run(b, clients, per, func(c, i int) error {
 		if i%2 == 0 {
-			return s.lean(http.StatusCreated, users[c], "POST", "/v1/cases", create, &cases[c])
+			return conns[c].do(http.StatusCreated, users[c], "POST", "/v1/cases", create, &cases[c])
 		}
-		return s.lean(http.StatusOK, users[c], "POST", "/v1/cases/"+cases[c]+"/access", grants[(c+i)%clients], nil)
+		return conns[c].do(http.StatusOK, users[c], "POST", "/v1/cases/"+cases[c]+"/access", grants[(c+i)%clients], nil)
 	})
 	b.ReportMetric(float64(clients*per)/wall.Seconds(), "commands/s")
 	b.ReportMetric(quantile(lat, 0.50), "p50-ms")
 	b.ReportMetric(quantile(lat, 0.99), "p99-ms")
 	b.ReportMetric(storeRate, "bare-store-events/s")
+	n := time.Duration(clients * per)
+	b.ReportMetric(float64((cpuTime(b, s.cmd.Process.Pid)-serverCPU)/n)/1e3, "server-cpu-µs/cmd")
+	b.ReportMetric(float64((cpuTime(b, os.Getpid())-loadCPU)/n)/1e3, "generator-cpu-µs/cmd")
+}
+
+// cpuTime is the CPU time (user and system) process pid has used, from
+// /proc/<pid>/stat, in clock ticks of 10 ms.
+func cpuTime(b *testing.B, pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	require.NoError(b, err)
+	// The command name (field 2) may hold spaces: count from its ")".
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	utime, err := strconv.ParseInt(f[11], 10, 64)
+	require.NoError(b, err)
+	stime, err := strconv.ParseInt(f[12], 10, 64)
+	require.NoError(b, err)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // loadOrg sets up an organization through the api, as the operator.

@@ -11,6 +11,7 @@ require (
 	github.com/hanwen/go-fuse/v2 v2.8.0
 	github.com/labstack/echo/v4 v4.15.4
 	github.com/prometheus/client_golang v1.23.2
+	github.com/segmentio/encoding v0.5.4
 	github.com/stretchr/testify v1.11.1
 	golang.org/x/mod v0.42.0
 	google.golang.org/grpc v1.67.1
@@ -35,6 +36,7 @@ require (
 	github.com/prometheus/common v0.66.1 // indirect
 	github.com/prometheus/procfs v0.16.1 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/segmentio/asm v1.1.3 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	go.yaml.in/yaml/v2 v2.4.2 // indirect

@@ -2,6 +2,7 @@
 // authentication, strict decoding, the one error→problem+json mapping, and the
 // load–decide–append loop that answers with consistency positions.
 //
-// It may import domain, projections, eventstore (never a concrete store), echo
-// v4, google/uuid and the standard library.
+// It may import domain (and domain/eventcodec), projections, eventstore (never
+// a concrete store), echo v4, golang-jwt/jwt/v5 and coreos/go-oidc (tokens),
+// prometheus/client_golang (metrics), google/uuid and the standard library.
 package api

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/custodian/custodian/domain"
+	"github.com/custodian/custodian/domain/eventcodec"
 	"github.com/custodian/custodian/eventstore"
 )
 
@@ -202,7 +203,7 @@ func load[S domain.State[S]](ctx context.Context, store eventstore.Store, stream
 	var exists bool
 	var mark doneMark
 	err := store.ReadStream(ctx, stream, eventstore.Forward, 0, func(env eventstore.Envelope) error {
-		e, err := domain.DecodeEvent(env.Type, env.Data)
+		e, err := eventcodec.Decode(env.Type, env.Data)
 		if err != nil {
 			return fmt.Errorf("%s revision %d: %w", stream, env.Revision, err)
 		}

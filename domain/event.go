@@ -52,9 +52,14 @@ type Optional[T any] struct {
 // Some returns an Optional holding v.
 func Some[T any](v T) Optional[T] { return Optional[T]{Set: true, Value: v} }
 
+// Unmarshal is the signature of json.Unmarshal. DecodeEventWith takes one,
+// so that a reader may decode with a faster JSON package than the standard
+// library's while the domain depends on neither.
+type Unmarshal func(data []byte, v any) error
+
 // eventTable maps every stored type name to its decoder. It is the one
 // place that knows all event types; it is never modified.
-var eventTable = map[string]func([]byte) (Event, error){
+var eventTable = map[string]func([]byte, Unmarshal) (Event, error){
 	"OrganizationCreated":     decode[OrganizationCreated],
 	"RoleCreated":             decode[RoleCreated],
 	"RoleUpdated":             decode[RoleUpdated],
@@ -84,9 +89,9 @@ var eventTable = map[string]func([]byte) (Event, error){
 	"RequestRecorded":         decode[RequestRecorded],
 }
 
-func decode[E Event](data []byte) (Event, error) {
+func decode[E Event](data []byte, unmarshal Unmarshal) (Event, error) {
 	var e E
-	if err := json.Unmarshal(data, &e); err != nil {
+	if err := unmarshal(data, &e); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -96,11 +101,17 @@ func decode[E Event](data []byte) (Event, error) {
 // value. An unknown type name wraps ErrUnknownEventType; data that does not
 // fit the type returns the JSON error, wrapped with the type name.
 func DecodeEvent(eventType string, data []byte) (Event, error) {
+	return DecodeEventWith(eventType, data, json.Unmarshal)
+}
+
+// DecodeEventWith is DecodeEvent with the JSON decoding done by unmarshal,
+// which must decode as encoding/json does.
+func DecodeEventWith(eventType string, data []byte, unmarshal Unmarshal) (Event, error) {
 	dec, ok := eventTable[eventType]
 	if !ok {
 		return nil, fmt.Errorf("decode %q: %w", eventType, ErrUnknownEventType)
 	}
-	e, err := dec(data)
+	e, err := dec(data, unmarshal)
 	if err != nil {
 		return nil, fmt.Errorf("decode %q: %w", eventType, err)
 	}

@@ -112,14 +112,16 @@ func (c *Cases) Apply(env eventstore.Envelope, e domain.Event) error {
 	return nil
 }
 
-// caseOfStream returns the case id of a case-<id> stream.
+// caseOfStream returns the case id of a case-<id> stream, where <id> is
+// the canonical form domain.CaseStream writes: 36 characters, lower case.
+// (uuid.Parse also takes upper case, braces, a urn: prefix and no hyphens.)
 func caseOfStream(stream string) (uuid.UUID, bool) {
 	rest, ok := strings.CutPrefix(stream, "case-")
-	if !ok {
+	if !ok || len(rest) != 36 || strings.ContainsAny(rest, "ABCDEF") {
 		return uuid.Nil, false
 	}
 	id, err := uuid.Parse(rest)
-	if err != nil || domain.CaseStream(id) != stream {
+	if err != nil {
 		return uuid.Nil, false
 	}
 	return id, true

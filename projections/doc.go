@@ -2,7 +2,8 @@
 // the runner owns checkpoints, catch-up, live follow and rebuild; reactors are
 // projections that append follow-up events with deterministic IDs.
 //
-// It may import domain, eventstore and the standard library.
+// It may import domain (and domain/eventcodec, its faster event decoder),
+// eventstore and the standard library.
 package projections
 
 // ReadModels returns the factories of every read model the server runs, in

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/custodian/custodian/domain"
+	"github.com/custodian/custodian/domain/eventcodec"
 	"github.com/custodian/custodian/eventstore"
 )
 
@@ -136,7 +137,7 @@ func recordExpiry(ctx context.Context, store eventstore.Store, d DueExpiry, now 
 		var rev eventstore.Revision
 		var found bool
 		err = store.ReadStream(ctx, stream, eventstore.Forward, 0, func(env eventstore.Envelope) error {
-			e, err := domain.DecodeEvent(env.Type, env.Data)
+			e, err := eventcodec.Decode(env.Type, env.Data)
 			if err != nil {
 				return fmt.Errorf("%s revision %d: %w", stream, env.Revision, err)
 			}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/custodian/custodian/domain"
+	"github.com/custodian/custodian/domain/eventcodec"
 	"github.com/custodian/custodian/eventstore"
 )
 
@@ -45,7 +45,7 @@ func (r *Runner) rebuild(ctx context.Context, s *slot) {
 		from := s.shadowCheckpoint
 		s.mu.RUnlock()
 		err := r.log.ReadAll(ctx, from, false, func(env eventstore.Envelope) error {
-			e, decodeErr := domain.DecodeEvent(env.Type, env.Data)
+			e, decodeErr := eventcodec.Decode(env.Type, env.Data)
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			if err := applyOne(s.shadow, env, e, decodeErr); err != nil {

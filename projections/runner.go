@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/custodian/custodian/domain"
+	"github.com/custodian/custodian/domain/eventcodec"
 	"github.com/custodian/custodian/eventstore"
 )
 
@@ -138,7 +139,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	go func() {
 		defer close(decoded)
 		for env := range read {
-			e, err := domain.DecodeEvent(env.Type, env.Data)
+			e, err := eventcodec.Decode(env.Type, env.Data)
 			select {
 			case decoded <- decodedEnvelope{env: env, event: e, err: err}:
 			case <-ctx.Done():

@@ -41,8 +41,12 @@ func compareDue(a, b DueExpiry) int {
 // its expiry is recorded, when a modification drops its expiry, or with its
 // evidence item.
 type Expiry struct {
-	// lists holds, per case, per list (uuid.Nil: the case's own), the
-	// expiry of every entry on it (zero: until removed).
+	// items holds the evidence items in their cases, as {case, item}: the
+	// items whose lists may hold entries. (A set without pointers, which
+	// the garbage collector does not scan: most items never have a list.)
+	items map[[2]uuid.UUID]struct{}
+	// lists holds, per case, per list with entries (uuid.Nil: the case's
+	// own), the expiry of every entry on it (zero: until removed).
 	lists map[uuid.UUID]map[uuid.UUID]map[domain.Principal]time.Time
 	// pending holds the entries with an expiry, sorted by compareDue.
 	pending []DueExpiry
@@ -53,7 +57,7 @@ var _ Projection = (*Expiry)(nil)
 // NewExpiry returns an empty Expiry. As a Factory:
 // func() Projection { return NewExpiry() }.
 func NewExpiry() *Expiry {
-	return &Expiry{lists: map[uuid.UUID]map[uuid.UUID]map[domain.Principal]time.Time{}}
+	return &Expiry{items: map[[2]uuid.UUID]struct{}{}, lists: map[uuid.UUID]map[uuid.UUID]map[domain.Principal]time.Time{}}
 }
 
 // Name returns "expiry".
@@ -66,16 +70,18 @@ func (x *Expiry) Version() int { return 1 }
 func (x *Expiry) Apply(_ eventstore.Envelope, e domain.Event) error {
 	switch e := e.(type) {
 	case domain.EvidenceAdded:
-		x.list(e.CaseID, e.EvidenceID, true)
+		x.items[[2]uuid.UUID{e.CaseID, e.EvidenceID}] = struct{}{}
 	case domain.EvidenceRemoved:
 		for p := range x.list(e.CaseID, e.EvidenceID, false) {
 			x.set(e.CaseID, e.EvidenceID, p, time.Time{}, false)
 		}
 		delete(x.lists[e.CaseID], e.EvidenceID)
+		delete(x.items, [2]uuid.UUID{e.CaseID, e.EvidenceID})
 	case domain.InternalAccessGranted:
-		if x.list(e.CaseID, e.EvidenceID, e.EvidenceID == uuid.Nil) == nil {
+		if _, in := x.items[[2]uuid.UUID{e.CaseID, e.EvidenceID}]; e.EvidenceID != uuid.Nil && !in {
 			return nil // an item not in the case: Evolve ignores it too
 		}
+		x.list(e.CaseID, e.EvidenceID, true)
 		for _, en := range e.Entries {
 			x.set(e.CaseID, e.EvidenceID, en.Principal, en.ExpiresAt, true)
 		}

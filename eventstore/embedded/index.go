@@ -97,6 +97,13 @@ func (q *indexQueue) take() ([]row, bool) {
 	return rows, q.closed && len(q.groups) == 0
 }
 
+// idle says the queue is empty and open: a wake-up finds nothing to gather.
+func (q *indexQueue) idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.rows == 0 && !q.closed
+}
+
 func (q *indexQueue) close() {
 	q.mu.Lock()
 	q.closed = true
@@ -249,6 +256,12 @@ func (s *Store) indexer() {
 	ctx := context.Background()
 	for {
 		<-s.index.wake
+		if s.index.idle() {
+			// A wake-up left over from a signal whose rows were taken
+			// already: gathering now would end at the next push's signal,
+			// which is meant to start a gather, not to end one.
+			continue
+		}
 		if s.opts.IndexDelay > 0 {
 			// Gather groups for a while, so that a commit writes each
 			// stream's index page once for many events.

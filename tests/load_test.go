@@ -111,7 +111,7 @@ func (s *server) expect(status int, sub, method, path string, body any) (respons
 // generator shares the machine's two cores with the server, so it spends as
 // little as it can: one write of a pre-built request, the answer parsed by
 // net/http, and its body decoded only for the one field the caller wants.
-// (net/http's Client costs twice the CPU a request: a pool, and two
+// (net/http's Client costs three times the CPU a request: a pool, and two
 // goroutines a connection that hand every request and answer on.)
 type leanConn struct {
 	s    *server

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/custodian/custodian/domain"
 	"github.com/custodian/custodian/eventstore"
@@ -167,4 +169,84 @@ func TestExpiryReactorNeedsTheProjection(t *testing.T) {
 	err := projections.RunExpiryReactor(ctx, r, store, time.Now, slog.New(slog.DiscardHandler))
 	assert.ErrorIs(t, err, projections.ErrUnknown)
 	assert.False(t, errors.Is(err, context.DeadlineExceeded))
+}
+
+// TestExpiryFollowsEvolve: after any sequence of list and evidence events,
+// what Expiry holds pending is exactly the entries with an expiry on the
+// lists domain.Case.Evolve builds from the same events. A user and a group
+// share an id, so a key that lost the principal's type would show.
+func TestExpiryFollowsEvolve(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		caseID, shared, other := uuid.New(), uuid.New(), uuid.New()
+		principals := []domain.Principal{domain.UserPrincipal(shared), domain.GroupPrincipal(shared),
+			domain.UserPrincipal(other), domain.GroupPrincipal(other)}
+		items := []uuid.UUID{uuid.Nil, uuid.New(), uuid.New()} // uuid.Nil: the case's own list
+		base := time.Date(2026, 12, 1, 8, 0, 0, 0, time.FixedZone("CET", 3600))
+		expiries := []time.Time{{}, base, base.Add(time.Hour), base.Add(90 * time.Minute).UTC()}
+
+		x := projections.NewExpiry()
+		created := domain.CaseCreated{CaseID: caseID, OrgID: uuid.New(), Title: "t", OwnerID: uuid.New(),
+			AccessClass: domain.Unrestricted}
+		c := domain.Case{}.Evolve(created)
+		require.NoError(t, x.Apply(eventstore.Envelope{}, created))
+		for i, n := 0, rapid.IntRange(1, 40).Draw(t, "events"); i < n; i++ {
+			ev := rapid.SampledFrom(items).Draw(t, "evidence")
+			p := rapid.SampledFrom(principals).Draw(t, "principal")
+			var e domain.Event
+			switch rapid.IntRange(0, 5).Draw(t, "kind") {
+			case 0:
+				if ev == uuid.Nil {
+					continue
+				}
+				if _, ok := c.Item(ev); ok {
+					continue // commands never add an item twice
+				}
+				e = domain.EvidenceAdded{CaseID: caseID, EvidenceID: ev, Title: "item", AccessClass: domain.Unrestricted}
+			case 1:
+				if ev == uuid.Nil {
+					continue
+				}
+				e = domain.EvidenceRemoved{CaseID: caseID, EvidenceID: ev}
+			case 2:
+				var entries []domain.AccessEntry
+				for _, q := range rapid.SliceOfNDistinct(rapid.SampledFrom(principals), 1, 3,
+					func(p domain.Principal) domain.Principal { return p }).Draw(t, "entries") {
+					entries = append(entries, domain.AccessEntry{Principal: q, Level: domain.LevelView,
+						ExpiresAt: rapid.SampledFrom(expiries).Draw(t, "expires")})
+				}
+				e = domain.InternalAccessGranted{CaseID: caseID, EvidenceID: ev, Entries: entries}
+			case 3:
+				e = domain.InternalAccessModified{CaseID: caseID, EvidenceID: ev, Principal: p, Level: domain.LevelRole,
+					ExpiresAt: rapid.SampledFrom(expiries).Draw(t, "expires")}
+			case 4:
+				e = domain.InternalAccessRemoved{CaseID: caseID, EvidenceID: ev, Principal: p}
+			case 5:
+				e = domain.InternalAccessExpired{CaseID: caseID, EvidenceID: ev, Principal: p, ExpiredAt: base}
+			}
+			c = c.Evolve(e)
+			require.NoError(t, x.Apply(eventstore.Envelope{}, e))
+		}
+
+		var want []projections.DueExpiry
+		add := func(evidence uuid.UUID, l domain.AccessList) {
+			for _, en := range l {
+				if !en.ExpiresAt.IsZero() {
+					want = append(want, projections.DueExpiry{CaseID: caseID, EvidenceID: evidence,
+						Principal: en.Principal, ExpiresAt: en.ExpiresAt})
+				}
+			}
+		}
+		add(uuid.Nil, c.Access)
+		for _, item := range c.Evidence {
+			add(item.ID, item.Access)
+		}
+		got := x.Due(base.Add(24 * time.Hour))
+		require.Len(t, got, len(want), "pending %v, lists %v", got, want)
+		for _, w := range want {
+			i := slices.IndexFunc(got, func(d projections.DueExpiry) bool {
+				return d.EvidenceID == w.EvidenceID && d.Principal == w.Principal && d.ExpiresAt.Equal(w.ExpiresAt)
+			})
+			require.GreaterOrEqual(t, i, 0, "%v is on a list but not pending: %v", w, got)
+		}
+	})
 }

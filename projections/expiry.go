@@ -117,9 +117,8 @@ func (x *Expiry) Apply(_ eventstore.Envelope, e domain.Event) error {
 	case domain.EvidenceRemoved:
 		l := listKey{e.CaseID, e.EvidenceID}
 		for k := range x.lists[l] {
-			x.set(l, k, time.Time{}, false)
+			x.set(l, k, time.Time{}, false) // the last one drops the list
 		}
-		delete(x.lists, l)
 		delete(x.items, l)
 	case domain.InternalAccessGranted:
 		l := listKey{e.CaseID, e.EvidenceID}
@@ -130,9 +129,6 @@ func (x *Expiry) Apply(_ eventstore.Envelope, e domain.Event) error {
 			if err := checkPrincipal(en.Principal); err != nil {
 				return err
 			}
-		}
-		if x.lists[l] == nil {
-			x.lists[l] = map[entryKey]expiry{}
 		}
 		for _, en := range e.Entries {
 			x.set(l, keyOf(en.Principal), en.ExpiresAt, true)
@@ -165,8 +161,8 @@ func (x *Expiry) remove(l listKey, p domain.Principal) {
 }
 
 // set puts k on list l with expiry expires (on true), or takes it off,
-// keeping pending in step. The list must exist when on is true; a list
-// left empty is dropped.
+// keeping pending in step. A list is made by its first entry and dropped
+// with its last.
 func (x *Expiry) set(l listKey, k entryKey, expires time.Time, on bool) {
 	list := x.lists[l]
 	if old, was := list[k]; was && old.set {
@@ -182,6 +178,10 @@ func (x *Expiry) set(l listKey, k entryKey, expires time.Time, on bool) {
 			delete(x.lists, l)
 		}
 		return
+	}
+	if list == nil {
+		list = map[entryKey]expiry{}
+		x.lists[l] = list
 	}
 	list[k] = expiryOf(expires)
 	if !expires.IsZero() {

@@ -163,9 +163,7 @@ func (s *server) waitFor(ctx context.Context, at eventstore.Position) error {
 		at = s.lastAck
 	}
 	s.ackMu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, s.wait)
-	defer cancel()
-	if err := s.runner.WaitFor(ctx, at); err != nil {
+	if err := s.runner.WaitForWithin(ctx, at, s.wait); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return errNotReady
 		}

@@ -260,6 +260,15 @@ func View[P Projection](r *Runner, name string, fn func(P) error) error {
 // WaitFor waits until every projection has applied the log up to pos, or ctx
 // ends. It returns ErrFailed if a projection has stopped.
 func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	return r.WaitForWithin(ctx, pos, 0)
+}
+
+// WaitForWithin is WaitFor for at most within (no bound when 0): after it,
+// it returns context.DeadlineExceeded. A timer starts only when it has to
+// wait, so an answer the read models have already reached (most of them)
+// costs no context and no timer.
+func (r *Runner) WaitForWithin(ctx context.Context, pos eventstore.Position, within time.Duration) error {
+	var deadline <-chan time.Time
 	for {
 		r.mu.Lock()
 		reached, changed, feedErr := r.reached, r.changed, r.feedErr
@@ -270,8 +279,15 @@ func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
 		if feedErr != nil {
 			return fmt.Errorf("projections: the feed stopped: %w", feedErr)
 		}
+		if deadline == nil && within > 0 {
+			t := time.NewTimer(within)
+			defer t.Stop()
+			deadline = t.C
+		}
 		select {
 		case <-changed:
+		case <-deadline:
+			return context.DeadlineExceeded
 		case <-ctx.Done():
 			return ctx.Err()
 		}

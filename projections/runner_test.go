@@ -281,6 +281,12 @@ func TestRunnerWaiters(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 	assert.Len(t, names(t, r), n)
+	require.NoError(t, r.WaitForWithin(context.Background(), eventstore.Position{Commit: n, Prepare: n}, time.Nanosecond),
+		"a position reached needs no time")
+	start := time.Now()
+	require.ErrorIs(t, r.WaitForWithin(wctx, eventstore.Position{Commit: 1000, Prepare: 1000}, 30*time.Millisecond),
+		context.DeadlineExceeded, "the bound ends a wait for a position not reached")
+	assert.Less(t, time.Since(start), 2*time.Second)
 
 	stuck := make(chan error, 1)
 	go func() { stuck <- r.WaitFor(wctx, eventstore.Position{Commit: 1000, Prepare: 1000}) }()

@@ -272,6 +272,7 @@ func commandLoad(b *testing.B, run func(b *testing.B, n, per int, op func(client
 	n := time.Duration(clients * per)
 	b.ReportMetric(float64((cpuTime(b, s.cmd.Process.Pid)-serverCPU)/n)/1e3, "server-cpu-µs/cmd")
 	b.ReportMetric(float64((cpuTime(b, os.Getpid())-loadCPU)/n)/1e3, "generator-cpu-µs/cmd")
+	b.ReportMetric(peakRSS(b, s.cmd.Process.Pid), "server-peak-rss-MB")
 }
 
 // cpuTime is the CPU time (user and system) process pid has used, from
@@ -286,6 +287,22 @@ func cpuTime(b *testing.B, pid int) time.Duration {
 	stime, err := strconv.ParseInt(f[12], 10, 64)
 	require.NoError(b, err)
 	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// peakRSS is the most resident memory process pid has had (VmHWM in
+// /proc/<pid>/status), in MB.
+func peakRSS(b *testing.B, pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(b, err)
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			require.NoError(b, err)
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatalf("no VmHWM in /proc/%d/status", pid)
+	return 0
 }
 
 // loadOrg sets up an organization through the api, as the operator.
@@ -370,7 +387,7 @@ func BenchmarkLoadSearch(b *testing.B) {
 
 // BenchmarkLoadStartup writes a log of 1,000,000 domain events straight into
 // an embedded store (100,000 cases of 10 events), then times custodian serve
-// from start to GET /readyz answering 200.
+// from start to GET /readyz answering 200, and the most memory it held.
 func BenchmarkLoadStartup(b *testing.B) {
 	dir := b.TempDir()
 	fillLog(b, dir, 100_000)
@@ -380,6 +397,7 @@ func BenchmarkLoadStartup(b *testing.B) {
 	r, err := s.expect(http.StatusOK, "", "GET", "/readyz", nil)
 	require.NoError(b, err)
 	b.ReportMetric(ready.Seconds(), "s-to-ready")
+	b.ReportMetric(peakRSS(b, s.cmd.Process.Pid), "peak-rss-MB")
 	b.Logf("ready after %s at head %v", ready.Round(time.Millisecond), r.JSON["head"])
 }
 

@@ -183,6 +183,9 @@ func startServer(t testing.TB, dataDir string) *server {
 	if prof := os.Getenv("TESTS_SERVER_CPUPROFILE"); prof != "" {
 		args = append(args, "--cpuprofile", prof) // performance work: profile the server under a benchmark
 	}
+	if prof := os.Getenv("TESTS_SERVER_MEMPROFILE"); prof != "" {
+		args = append(args, "--memprofile", prof) // its live heap at the end
+	}
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = serverEnv(dataDir)
 	cmd.Stdout = io.Discard

@@ -23,6 +23,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	LogLevel        string
 	CPUProfile      string
+	MemProfile      string
 	Procs           int
 }
 
@@ -54,6 +55,7 @@ func parseServeFlags(name string, args []string, getenv func(string) string, std
 	fs.BoolVar(&cfg.Demo, "demo", name == "demo", "load the demo data set and print tokens")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish on SIGTERM")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
+	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a heap profile to this file at shutdown, after a collection (for performance work)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "CUSTODIAN_LOG_LEVEL", "info"), "debug, info, warn or error (CUSTODIAN_LOG_LEVEL)")
 	procs, err := strconv.Atoi(envOr(getenv, "CUSTODIAN_PROCS", "0"))
 	if err != nil {

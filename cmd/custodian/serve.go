@@ -47,6 +47,9 @@ func serve(ctx context.Context, name string, args []string, getenv func(string) 
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
+	if cfg.MemProfile != "" {
+		defer writeHeapProfile(cfg.MemProfile, logger)
+	}
 
 	var secret []byte
 	if cfg.OIDCIssuer == "" {
@@ -149,4 +152,16 @@ func setProcs(n int, getenv func(string) string) int {
 	}
 	runtime.GOMAXPROCS(n)
 	return n
+}
+
+// writeHeapProfile writes the live heap, as a collection leaves it, to path.
+func writeHeapProfile(path string, logger *slog.Logger) {
+	f, err := os.Create(path)
+	if err == nil {
+		runtime.GC()
+		err = errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close())
+	}
+	if err != nil {
+		logger.Error("heap profile", "err", err)
+	}
 }

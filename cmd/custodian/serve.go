@@ -34,7 +34,9 @@ func serve(ctx context.Context, name string, args []string, getenv func(string) 
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, cfg.LogLevel)
+	logOut := newLogWriter(stderr)
+	defer logOut.Close() // last: the other deferred steps log
+	logger := newLogger(logOut, cfg.LogLevel)
 	logger.Info("threads running Go code", "procs", setProcs(cfg.Procs, getenv))
 	if cfg.CPUProfile != "" {
 		f, err := os.Create(cfg.CPUProfile)

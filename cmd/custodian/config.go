@@ -25,6 +25,7 @@ type Config struct {
 	CPUProfile      string
 	MemProfile      string
 	Procs           int
+	GCPercent       int
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -62,6 +63,11 @@ func parseServeFlags(name string, args []string, getenv func(string) string, std
 		return Config{}, errors.New(name + ": CUSTODIAN_PROCS: not a number")
 	}
 	fs.IntVar(&cfg.Procs, "procs", procs, "how many threads run Go code at once (CUSTODIAN_PROCS); 0: twice Go's default, unless GOMAXPROCS is set")
+	gc, err := strconv.Atoi(envOr(getenv, "CUSTODIAN_GC_PERCENT", "0"))
+	if err != nil {
+		return Config{}, errors.New(name + ": CUSTODIAN_GC_PERCENT: not a number")
+	}
+	fs.IntVar(&cfg.GCPercent, "gc-percent", gc, "how far the heap grows over the live heap before a collection, in percent (CUSTODIAN_GC_PERCENT); 0: 400, unless GOGC is set")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -76,4 +77,22 @@ func TestSetProcs(t *testing.T) {
 		return ""
 	}
 	assert.Equal(t, def, setProcs(0, fromEnv), "GOMAXPROCS in the environment is left alone")
+}
+
+func TestSetGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	none := func(string) string { return "" }
+	assert.Equal(t, 250, setGCPercent(250, none), "the flag wins")
+	assert.Equal(t, 250, debug.SetGCPercent(100))
+	assert.Equal(t, defaultGCPercent, setGCPercent(0, none), "serve's default")
+	assert.Equal(t, defaultGCPercent, debug.SetGCPercent(100))
+	fromEnv := func(k string) string {
+		if k == "GOGC" {
+			return "off"
+		}
+		return ""
+	}
+	debug.SetGCPercent(-1) // as the runtime applies GOGC=off
+	assert.Equal(t, -1, setGCPercent(0, fromEnv), "GOGC in the environment is left alone")
+	assert.Equal(t, -1, debug.SetGCPercent(100))
 }

@@ -66,7 +66,7 @@ func NewServer(cfg Config) (http.Handler, error) {
 	s := &server{
 		log: cfg.Logger, store: cfg.Store, runner: cfg.Runner, auth: cfg.Auth,
 		now: cfg.Now, bg: cfg.Background, limit: cfg.BodyLimit, wait: cfg.ConsistencyWait,
-		metrics: cfg.Metrics, refusals: newRefusalLimiter(10, time.Minute), aggs: newAggCache(50_000),
+		metrics: cfg.Metrics, refusals: newRefusalLimiter(10, time.Minute), aggs: newAggCache(aggCacheSize),
 	}
 	if s.now == nil {
 		s.now = time.Now

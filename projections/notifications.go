@@ -3,6 +3,7 @@ package projections
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,8 +29,8 @@ const (
 // item of it, changed.
 type Notification struct {
 	// ID is derived from the event and the user: the same in every rebuild.
-	ID   string `json:"id"`
-	Kind string `json:"kind"`
+	ID   uuid.UUID `json:"id"`
+	Kind string    `json:"kind"`
 	// CaseID is the case; EvidenceID the item whose own list changed, or
 	// uuid.Nil for the case's list and for class changes.
 	CaseID     uuid.UUID `json:"caseId"`
@@ -60,6 +61,11 @@ type Notification struct {
 type Notifications struct {
 	inbox  map[uuid.UUID][]Notification // oldest first; only ever appended to
 	groups map[uuid.UUID]domain.Group
+	// names holds one copy of each actor name the inbox holds. An
+	// envelope's strings share the memory of its whole encoded event
+	// (eventstore.DecodeCanonical): kept as is, one name would keep every
+	// notified event's encoding alive, ~600 bytes a notification.
+	names map[string]string
 }
 
 var _ Projection = (*Notifications)(nil)
@@ -67,7 +73,8 @@ var _ Projection = (*Notifications)(nil)
 // NewNotifications returns an empty Notifications. As a Factory:
 // func() Projection { return NewNotifications() }.
 func NewNotifications() *Notifications {
-	return &Notifications{inbox: map[uuid.UUID][]Notification{}, groups: map[uuid.UUID]domain.Group{}}
+	return &Notifications{inbox: map[uuid.UUID][]Notification{}, groups: map[uuid.UUID]domain.Group{},
+		names: map[string]string{}}
 }
 
 // Name returns "notifications".
@@ -160,14 +167,23 @@ func (n *Notifications) deliver(env eventstore.Envelope, caseID, evidenceID uuid
 			continue // the actor knows what it did
 		}
 		x := out.by[user]
-		x.ID = uuid.NewSHA1(env.ID, user[:]).String()
+		x.ID = uuid.NewSHA1(env.ID, user[:])
 		x.CaseID, x.EvidenceID, x.At = caseID, evidenceID, env.RecordedAt
-		x.ActorName = env.Actor.Name
-		if env.Actor.Kind == eventstore.ActorSystem {
-			x.ActorName = ""
+		if env.Actor.Kind != eventstore.ActorSystem {
+			x.ActorName = n.name(env.Actor.Name)
 		}
 		n.inbox[user] = append(n.inbox[user], x)
 	}
+}
+
+// name returns the inbox's copy of an actor name.
+func (n *Notifications) name(s string) string {
+	if c, ok := n.names[s]; ok {
+		return c
+	}
+	c := strings.Clone(s)
+	n.names[c] = c
+	return c
 }
 
 // For returns a page of user's notifications, newest first, at most limit

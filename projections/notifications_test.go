@@ -1,14 +1,17 @@
 package projections_test
 
 import (
+	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/custodian/custodian/domain"
+	"github.com/custodian/custodian/eventstore"
 	"github.com/custodian/custodian/projections"
 )
 
@@ -132,7 +135,7 @@ func TestNotificationsPagesAndIDs(t *testing.T) {
 	all, _, err := n.inbox.For(n.ann, "", 0)
 	require.NoError(t, err)
 	require.Len(t, all, 7)
-	ids := map[string]bool{}
+	ids := map[uuid.UUID]bool{}
 	for _, item := range all {
 		ids[item.ID] = true
 	}
@@ -203,4 +206,34 @@ func TestNotificationsOnePerUserPerEvent(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, items, 2)
 	assert.Equal(t, domain.GroupPrincipal(n.detectives), items[1].Principal)
+}
+
+// TestNotificationsKeepNoEventEncoding: an envelope read from the log
+// shares the memory of its whole encoding (eventstore.DecodeCanonical); a
+// notification keeps its actor's name in a copy of its own, or every
+// notified event's encoding would stay in memory with it.
+func TestNotificationsKeepNoEventEncoding(t *testing.T) {
+	inbox := projections.NewNotifications()
+	k, ann := id("case"), id("ann")
+	var names []string
+	for i := range 2 {
+		b := eventstore.Envelope{ID: uuid.New(), Stream: domain.CaseStream(k), Type: "InternalAccessGranted",
+			SchemaVersion: 1, RecordedAt: time.Unix(int64(i), 0).UTC(),
+			Actor: eventstore.Actor{Kind: eventstore.ActorUser, UserID: id("carol").String(), Name: "Carol"},
+			Data:  []byte(`{}`)}.Canonical()
+		env, err := eventstore.DecodeCanonical(b)
+		require.NoError(t, err)
+		require.NoError(t, inbox.Apply(env, domain.InternalAccessGranted{CaseID: k,
+			Entries: []domain.AccessEntry{{Principal: domain.UserPrincipal(ann), Level: domain.LevelView}}}))
+		items, _, err := inbox.For(ann, "", 0)
+		require.NoError(t, err)
+		name := items[0].ActorName
+		require.Equal(t, "Carol", name)
+		start := uintptr(unsafe.Pointer(&b[0]))
+		at := uintptr(unsafe.Pointer(unsafe.StringData(name)))
+		assert.False(t, at >= start && at < start+uintptr(len(b)), "the name is not inside the event's encoding")
+		runtime.KeepAlive(b)
+		names = append(names, name)
+	}
+	assert.Equal(t, unsafe.StringData(names[0]), unsafe.StringData(names[1]), "one copy of a name for every notification")
 }

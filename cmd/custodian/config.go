@@ -67,7 +67,7 @@ func parseServeFlags(name string, args []string, getenv func(string) string, std
 	if err != nil {
 		return Config{}, errors.New(name + ": CUSTODIAN_GC_PERCENT: not a number")
 	}
-	fs.IntVar(&cfg.GCPercent, "gc-percent", gc, "how far the heap grows over the live heap before a collection, in percent (CUSTODIAN_GC_PERCENT); 0: 400, unless GOGC is set")
+	fs.IntVar(&cfg.GCPercent, "gc-percent", gc, "how far the heap grows over the live heap before a collection, in percent (CUSTODIAN_GC_PERCENT); 0: Go's, GOGC or 100")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

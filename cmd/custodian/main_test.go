@@ -81,18 +81,9 @@ func TestSetProcs(t *testing.T) {
 
 func TestSetGCPercent(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	none := func(string) string { return "" }
-	assert.Equal(t, 250, setGCPercent(250, none), "the flag wins")
+	assert.Equal(t, 250, setGCPercent(250), "the flag wins")
 	assert.Equal(t, 250, debug.SetGCPercent(100))
-	assert.Equal(t, defaultGCPercent, setGCPercent(0, none), "serve's default")
-	assert.Equal(t, defaultGCPercent, debug.SetGCPercent(100))
-	fromEnv := func(k string) string {
-		if k == "GOGC" {
-			return "off"
-		}
-		return ""
-	}
 	debug.SetGCPercent(-1) // as the runtime applies GOGC=off
-	assert.Equal(t, -1, setGCPercent(0, fromEnv), "GOGC in the environment is left alone")
+	assert.Equal(t, -1, setGCPercent(0), "without the flag, Go's target is left alone")
 	assert.Equal(t, -1, debug.SetGCPercent(100))
 }

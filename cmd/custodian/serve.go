@@ -39,7 +39,7 @@ func serve(ctx context.Context, name string, args []string, getenv func(string) 
 	defer logOut.Close() // last: the other deferred steps log
 	logger := newLogger(logOut, cfg.LogLevel)
 	logger.Info("threads running Go code", "procs", setProcs(cfg.Procs, getenv))
-	logger.Info("garbage collection", "gcPercent", setGCPercent(cfg.GCPercent, getenv))
+	logger.Info("garbage collection", "gcPercent", setGCPercent(cfg.GCPercent))
 	if cfg.CPUProfile != "" {
 		f, err := os.Create(cfg.CPUProfile)
 		if err != nil {
@@ -158,32 +158,19 @@ func setProcs(n int, getenv func(string) string) int {
 	return n
 }
 
-// defaultGCPercent is serve's collection target: a collection starts when
-// the heap has grown by 400 % of what the last one left live (Go's default:
-// 100 %).
-//
-// The read models keep every case in memory, ~100 MB of live heap after the
-// command load's 35,000 cases, and marking it takes 40–180 ms on 2 vCPUs
-// while requests queue: most latency spikes of that load line up with a
-// collection. At 400 % the same allocation makes a quarter of the
-// collections. The price is memory: the heap may grow to five times the live
-// one (peak RSS 425–485 MB against 290–300 MB under the command load, 1,194
-// against 866 MB starting on 1,000,000 events). Set GOMEMLIMIT to bound it
-// (docs/decisions.md).
-const defaultGCPercent = 400
-
 // setGCPercent sets the collector's target (debug.SetGCPercent) to n when n
-// is above zero, else to defaultGCPercent unless GOGC is set in the
-// environment (the runtime has applied it). It returns the target in force,
-// -1 when collection is off.
-func setGCPercent(n int, getenv func(string) string) int {
+// is above zero, and otherwise leaves Go's (GOGC, default 100). It returns
+// the target in force, -1 when collection is off.
+//
+// Go's default stays: measured under the command load with the live heap it
+// has now (57 MB), 400 % gave a heap of up to five times the live one, half
+// again as many page faults a command, and a worse paced p99
+// (docs/benchmarks.md, 2026-12-05 afternoon).
+func setGCPercent(n int) int {
 	if n <= 0 {
-		if getenv("GOGC") != "" {
-			old := debug.SetGCPercent(100)
-			debug.SetGCPercent(old)
-			return old
-		}
-		n = defaultGCPercent
+		old := debug.SetGCPercent(100)
+		debug.SetGCPercent(old)
+		return old
 	}
 	debug.SetGCPercent(n)
 	return n

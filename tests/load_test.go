@@ -32,17 +32,52 @@ import (
 // -benchtime 1x, as make bench does. Each reports a reference measured in the
 // same run where the issue asks for one.
 
-// latencies sorts ds and returns the p-quantile in milliseconds.
-func quantile(ds []time.Duration, p float64) float64 {
+// sample is one operation of a load: when it was due (when it started, in
+// a closed loop) and how long it took from then.
+type sample struct {
+	due  time.Time
+	took time.Duration
+}
+
+// quantile returns the p-quantile of the samples' latencies in
+// milliseconds.
+func quantile(ss []sample, p float64) float64 {
+	ds := make([]time.Duration, len(ss))
+	for i, s := range ss {
+		ds[i] = s.took
+	}
 	slices.Sort(ds)
 	return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000
+}
+
+// writeTimeline writes the samples to the file TESTS_LATENCY_TIMELINE names,
+// when it is set: a line an operation, "due latency" in microseconds (due
+// as Unix time), in the order they were due. It is for lining latency
+// spikes up with what the server did at the time, such as its collections
+// (GODEBUG=gctrace=1 counts from the process start; the server's first log
+// line has the time).
+func writeTimeline(b *testing.B, ss []sample) {
+	path := os.Getenv("TESTS_LATENCY_TIMELINE")
+	if path == "" {
+		return
+	}
+	ss = slices.Clone(ss)
+	slices.SortFunc(ss, func(x, y sample) int { return x.due.Compare(y.due) })
+	var out []byte
+	for _, s := range ss {
+		out = strconv.AppendInt(out, s.due.UnixMicro(), 10)
+		out = append(out, ' ')
+		out = strconv.AppendInt(out, s.took.Microseconds(), 10)
+		out = append(out, '\n')
+	}
+	require.NoError(b, os.WriteFile(path, out, 0o644))
 }
 
 // runClients runs n clients doing per operations each, each operation as
 // soon as the client's last one answered (a closed loop: the rate is what
 // the server sustains), and returns every operation's latency and the wall
 // time. An operation's error fails the benchmark.
-func runClients(b *testing.B, n, per int, op func(client, i int) error) ([]time.Duration, time.Duration) {
+func runClients(b *testing.B, n, per int, op func(client, i int) error) ([]sample, time.Duration) {
 	return drive(b, n, per, nil, op)
 }
 
@@ -51,7 +86,7 @@ func runClients(b *testing.B, n, per int, op func(client, i int) error) ([]time.
 // client c's i-th operation is due at start + (i·n + c)/rate, and its latency
 // counts from then, so a server that falls behind is charged for the
 // operations that waited on it (no coordinated omission).
-func runPaced(b *testing.B, n, per int, rate float64, op func(client, i int) error) ([]time.Duration, time.Duration) {
+func runPaced(b *testing.B, n, per int, rate float64, op func(client, i int) error) ([]sample, time.Duration) {
 	start := time.Now().Add(10 * time.Millisecond)
 	interval := float64(time.Second) / rate
 	return drive(b, n, per, func(c, i int) time.Time {
@@ -60,9 +95,9 @@ func runPaced(b *testing.B, n, per int, rate float64, op func(client, i int) err
 }
 
 // drive runs the clients; due, when not nil, schedules each operation.
-func drive(b *testing.B, n, per int, due func(client, i int) time.Time, op func(client, i int) error) ([]time.Duration, time.Duration) {
+func drive(b *testing.B, n, per int, due func(client, i int) time.Time, op func(client, i int) error) ([]sample, time.Duration) {
 	var mu sync.Mutex
-	var all []time.Duration
+	var all []sample
 	var failed atomic.Value
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -70,7 +105,7 @@ func drive(b *testing.B, n, per int, due func(client, i int) time.Time, op func(
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			mine := make([]time.Duration, 0, per)
+			mine := make([]sample, 0, per)
 			for i := 0; i < per; i++ {
 				t0 := time.Now()
 				if due != nil {
@@ -81,7 +116,7 @@ func drive(b *testing.B, n, per int, due func(client, i int) time.Time, op func(
 					failed.Store(err)
 					return
 				}
-				mine = append(mine, time.Since(t0))
+				mine = append(mine, sample{due: t0, took: time.Since(t0)})
 			}
 			mu.Lock()
 			all = append(all, mine...)
@@ -219,7 +254,7 @@ func BenchmarkLoadCommands(b *testing.B) {
 // (the issue's rate), latencies counted from when each command was due.
 func BenchmarkLoadCommandsPaced(b *testing.B) {
 	const rate = 5000
-	commandLoad(b, func(b *testing.B, n, per int, op func(client, i int) error) ([]time.Duration, time.Duration) {
+	commandLoad(b, func(b *testing.B, n, per int, op func(client, i int) error) ([]sample, time.Duration) {
 		return runPaced(b, n, per, rate, op)
 	})
 }
@@ -232,7 +267,7 @@ func BenchmarkLoadCommandsPaced(b *testing.B) {
 // every client's first connection. Its figures are reported apart, as
 // warmup-p50-ms and warmup-p99-ms, so that a slow start stays visible
 // without deciding the figures of a server that has been running.
-func commandLoad(b *testing.B, run func(b *testing.B, n, per int, op func(client, i int) error) ([]time.Duration, time.Duration)) {
+func commandLoad(b *testing.B, run func(b *testing.B, n, per int, op func(client, i int) error) ([]sample, time.Duration)) {
 	storeRate := bareStoreRate(b)
 	s := startServer(b, b.TempDir())
 	o := loadOrg(b, s)
@@ -262,7 +297,9 @@ func commandLoad(b *testing.B, run func(b *testing.B, n, per int, op func(client
 	}
 	warmLat, _ := run(b, clients, warm, command)
 	serverCPU, loadCPU := cpuTime(b, s.cmd.Process.Pid), cpuTime(b, os.Getpid())
+	faults := minorFaults(b, s.cmd.Process.Pid)
 	lat, wall := run(b, clients, per, command)
+	writeTimeline(b, lat)
 	b.ReportMetric(quantile(warmLat, 0.50), "warmup-p50-ms")
 	b.ReportMetric(quantile(warmLat, 0.99), "warmup-p99-ms")
 	b.ReportMetric(float64(clients*per)/wall.Seconds(), "commands/s")
@@ -272,21 +309,35 @@ func commandLoad(b *testing.B, run func(b *testing.B, n, per int, op func(client
 	n := time.Duration(clients * per)
 	b.ReportMetric(float64((cpuTime(b, s.cmd.Process.Pid)-serverCPU)/n)/1e3, "server-cpu-µs/cmd")
 	b.ReportMetric(float64((cpuTime(b, os.Getpid())-loadCPU)/n)/1e3, "generator-cpu-µs/cmd")
+	b.ReportMetric(float64(minorFaults(b, s.cmd.Process.Pid)-faults)/float64(n), "server-page-faults/cmd")
 	b.ReportMetric(peakRSS(b, s.cmd.Process.Pid), "server-peak-rss-MB")
 }
 
 // cpuTime is the CPU time (user and system) process pid has used, from
 // /proc/<pid>/stat, in clock ticks of 10 ms.
 func cpuTime(b *testing.B, pid int) time.Duration {
+	f := procStat(b, pid)
+	return time.Duration(statField(b, f, 14)+statField(b, f, 15)) * 10 * time.Millisecond
+}
+
+// minorFaults is how many minor page faults (a page touched for the first
+// time, or given back and touched again) process pid has taken.
+func minorFaults(b *testing.B, pid int) int64 { return statField(b, procStat(b, pid), 10) }
+
+// procStat returns the fields of /proc/<pid>/stat from the third on.
+func procStat(b *testing.B, pid int) []string {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	require.NoError(b, err)
 	// The command name (field 2) may hold spaces: count from its ")".
-	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
-	utime, err := strconv.ParseInt(f[11], 10, 64)
+	return strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+}
+
+// statField parses field n (numbered from 1, as in proc(5)) of procStat's
+// fields.
+func statField(b *testing.B, fields []string, n int) int64 {
+	v, err := strconv.ParseInt(fields[n-3], 10, 64)
 	require.NoError(b, err)
-	stime, err := strconv.ParseInt(f[12], 10, 64)
-	require.NoError(b, err)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	return v
 }
 
 // peakRSS is the most resident memory process pid has had (VmHWM in

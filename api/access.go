@@ -482,7 +482,7 @@ func (s *server) grantAccess(c echo.Context, t listTarget) error {
 		return err
 	}
 	var body grantRequest
-	if _, err := decode(c, &body); err != nil {
+	if err := decode(c, &body); err != nil {
 		return err
 	}
 	if err := futureExpiries(body.Entries, r.now); err != nil {
@@ -515,7 +515,7 @@ func (s *server) modifyAccess(c echo.Context, t listTarget) error {
 		return err
 	}
 	var body modifyAccessRequest
-	if _, err := decode(c, &body); err != nil {
+	if err := decode(c, &body); err != nil {
 		return err
 	}
 	cmd := domain.ModifyAccess{CaseID: t.CaseID, EvidenceID: t.EvidenceID, Principal: p, Actor: r.caller.Subject, Now: r.now}
@@ -635,7 +635,7 @@ func (s *server) bulkGrant(c echo.Context) error {
 		return err
 	}
 	var body bulkGrantRequest
-	if _, err := decode(c, &body); err != nil {
+	if err := decode(c, &body); err != nil {
 		return err
 	}
 	if err := futureExpiries(body.Entries, r.now); err != nil {

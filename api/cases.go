@@ -100,7 +100,7 @@ func (s *server) createCase(c echo.Context) error {
 		return err
 	}
 	var body createCaseRequest
-	if _, err := decode(c, &body); err != nil {
+	if err := decode(c, &body); err != nil {
 		return err
 	}
 	cmd := domain.CreateCase{CaseID: r.newID(), Title: body.Title, Description: body.Description,

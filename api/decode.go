@@ -21,34 +21,35 @@ type validator interface {
 // decode reads the request body into dst with the one strict decoder of the
 // api: unknown fields, wrong types, malformed JSON, trailing data and a
 // missing body are 400s naming the field; a body over the route's limit is a
-// 413. It then runs dst's Valid, if it has one. It returns the raw body too,
-// for the idempotency check.
-func decode(c echo.Context, dst any) ([]byte, error) {
-	body, err := io.ReadAll(c.Request().Body)
-	if err != nil {
+// 413. It then runs dst's Valid, if it has one.
+func decode(c echo.Context, dst any) error {
+	buf := getBuf()
+	defer putBuf(buf) // the decoder copies what it keeps
+	if _, err := buf.ReadFrom(c.Request().Body); err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", mb.Limit))
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", mb.Limit))
 		}
-		return nil, invalid("", "could not read the body")
+		return invalid("", "could not read the body")
 	}
+	body := buf.Bytes()
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, invalid("", "a JSON body is required")
+		return invalid("", "a JSON body is required")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return nil, decodeError(err)
+		return decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalid("", "unexpected data after the JSON value")
+		return invalid("", "unexpected data after the JSON value")
 	}
 	if v, ok := dst.(validator); ok {
 		if fields := v.Valid(); len(fields) > 0 {
-			return nil, &inputError{fields: fields}
+			return &inputError{fields: fields}
 		}
 	}
-	return body, nil
+	return nil
 }
 
 // decodeError turns encoding/json's errors into field errors.

@@ -58,7 +58,7 @@ func (s *server) createOrg(c echo.Context) error {
 		return errOperatorOnly
 	}
 	var dto createOrgDTO
-	if _, err := decode(c, &dto); err != nil {
+	if err := decode(c, &dto); err != nil {
 		return err
 	}
 	orgID, roleID, userID := r.newID(), r.newID(), r.newID()
@@ -214,7 +214,7 @@ func (s *server) createRole(c echo.Context) error {
 		return err
 	}
 	var dto roleDTO
-	if _, err := decode(c, &dto); err != nil {
+	if err := decode(c, &dto); err != nil {
 		return err
 	}
 	id := r.newID()
@@ -314,7 +314,7 @@ func (s *server) createUser(c echo.Context) error {
 		return err
 	}
 	var dto createUserDTO
-	if _, err := decode(c, &dto); err != nil {
+	if err := decode(c, &dto); err != nil {
 		return err
 	}
 	id := r.newID()
@@ -443,7 +443,7 @@ func (s *server) createGroup(c echo.Context) error {
 		return err
 	}
 	var dto nameDTO
-	if _, err := decode(c, &dto); err != nil {
+	if err := decode(c, &dto); err != nil {
 		return err
 	}
 	id := r.newID()

@@ -149,7 +149,11 @@ func execute[S domain.State[S]](ctx context.Context, s *server, r *request, st s
 			res.Position = done.position
 			return res, nil
 		}
-		batch := make([]eventstore.Event, 0, len(evs)+1)
+		n := len(evs)
+		if r.keyHash != "" {
+			n++ // RequestRecorded
+		}
+		batch := make([]eventstore.Event, 0, n)
 		for i, e := range evs {
 			data, err := json.Marshal(e)
 			if err != nil {
@@ -254,28 +258,51 @@ func hashKey(parts ...string) string {
 // reply writes a command's answer: body as a JSON object with the position
 // added, and the Custodian-Position header.
 func reply(c echo.Context, status int, body any, pos eventstore.Position) error {
-	b, err := json.Marshal(body)
-	if err != nil {
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := json.NewEncoder(buf).Encode(body); err != nil { // as json.Marshal, and a newline
 		return err
 	}
-	return replyRaw(c, status, b, pos)
+	return replyRaw(c, status, buf.Bytes(), pos)
 }
 
 // replyRaw writes an already encoded JSON object with the position added as
 // its first member.
 func replyRaw(c echo.Context, status int, b []byte, pos eventstore.Position) error {
-	c.Response().Header().Set("Custodian-Position", pos.String())
-	out := make([]byte, 0, len(b)+40)
-	out = append(out, `{"position":"`...)
-	out = append(out, pos.String()...)
-	out = append(out, '"')
+	p := pos.String()
+	c.Response().Header().Set("Custodian-Position", p)
+	out := getBuf()
+	defer putBuf(out) // JSONBlob has copied it into the response when it returns
+	out.WriteString(`{"position":"`)
+	out.WriteString(p)
+	out.WriteByte('"')
 	if b = bytes.TrimSpace(b); len(b) >= 2 && b[0] == '{' {
 		if inner := bytes.TrimSpace(b[1 : len(b)-1]); len(inner) > 0 {
-			out = append(out, ',')
-			out = append(out, inner...)
+			out.WriteByte(',')
+			out.Write(inner)
 		}
 	}
-	return c.JSONBlob(status, append(out, '}'))
+	out.WriteByte('}')
+	return c.JSONBlob(status, out.Bytes())
+}
+
+// bufs holds the buffers that encode answers and read request bodies, so
+// that a request allocates none. A buffer that grew over maxPooledBuf is
+// left to the collector, not kept.
+var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuf = 64 << 10
+
+func getBuf() *bytes.Buffer {
+	b := bufs.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuf {
+		bufs.Put(b)
+	}
 }
 
 // aggCacheSize bounds the aggregate cache. Each cached case is ~400 bytes

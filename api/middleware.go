@@ -137,7 +137,7 @@ func commandOn(c echo.Context, dto any) (*request, uuid.UUID, error) {
 	if err != nil {
 		return nil, uuid.Nil, err
 	}
-	if _, err := decode(c, dto); err != nil {
+	if err := decode(c, dto); err != nil {
 		return nil, uuid.Nil, err
 	}
 	return r, id, nil

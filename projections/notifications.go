@@ -130,43 +130,67 @@ func (n *Notifications) Apply(env eventstore.Envelope, e domain.Event) error {
 
 // outbox collects one event's notifications, one per user: a user's own
 // entry wins over a group's, and otherwise the first principal that reached
-// the user.
+// the user. Most events notify one user or a few: it searches its slice,
+// and builds an index only past linearOutbox users.
 type outbox struct {
 	users []uuid.UUID
-	by    map[uuid.UUID]Notification
+	items []Notification // items[i] is for users[i]
+	index map[uuid.UUID]int
 }
 
+const linearOutbox = 16
+
 func (o *outbox) add(n *Notifications, p domain.Principal, tmpl Notification) {
-	if o.by == nil {
-		o.by = map[uuid.UUID]Notification{}
-	}
 	tmpl.Principal = p
-	put := func(user uuid.UUID, direct bool) {
-		if prev, seen := o.by[user]; seen {
-			if direct && prev.Principal.Type != domain.PrincipalUser {
-				o.by[user] = tmpl
-			}
-			return
-		}
-		o.users = append(o.users, user)
-		o.by[user] = tmpl
-	}
 	switch p.Type {
 	case domain.PrincipalUser:
-		put(p.ID, true)
+		o.put(p.ID, true, tmpl)
 	case domain.PrincipalGroup:
 		for _, m := range n.groups[p.ID].Members {
-			put(m, false)
+			o.put(m, false, tmpl)
 		}
 	}
+}
+
+func (o *outbox) put(user uuid.UUID, direct bool, tmpl Notification) {
+	if i, seen := o.find(user); seen {
+		if direct && o.items[i].Principal.Type != domain.PrincipalUser {
+			o.items[i] = tmpl
+		}
+		return
+	}
+	o.users = append(o.users, user)
+	o.items = append(o.items, tmpl)
+	switch {
+	case o.index != nil:
+		o.index[user] = len(o.users) - 1
+	case len(o.users) > linearOutbox:
+		o.index = make(map[uuid.UUID]int, 2*len(o.users))
+		for i, u := range o.users {
+			o.index[u] = i
+		}
+	}
+}
+
+func (o *outbox) find(user uuid.UUID) (int, bool) {
+	if o.index != nil {
+		i, ok := o.index[user]
+		return i, ok
+	}
+	for i, u := range o.users {
+		if u == user {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 func (n *Notifications) deliver(env eventstore.Envelope, caseID, evidenceID uuid.UUID, out outbox) {
-	for _, user := range out.users {
+	for i, user := range out.users {
 		if env.Actor.Kind == eventstore.ActorUser && env.Actor.UserID == user.String() {
 			continue // the actor knows what it did
 		}
-		x := out.by[user]
+		x := out.items[i]
 		x.ID = uuid.NewSHA1(env.ID, user[:])
 		x.CaseID, x.EvidenceID, x.At = caseID, evidenceID, env.RecordedAt
 		if env.Actor.Kind != eventstore.ActorSystem {

@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -236,4 +237,33 @@ func TestNotificationsKeepNoEventEncoding(t *testing.T) {
 		names = append(names, name)
 	}
 	assert.Equal(t, unsafe.StringData(names[0]), unsafe.StringData(names[1]), "one copy of a name for every notification")
+}
+
+// TestNotificationsOnePerUserInALargeGroup: past the outbox's linear search
+// (its index), still one notification per user, the user's own entry
+// winning over the group's wherever it comes in the event.
+func TestNotificationsOnePerUserInALargeGroup(t *testing.T) {
+	n := &notificationsWorld{inbox: projections.NewNotifications()}
+	n.casesWorld = newCasesWorld(t, n.inbox)
+	squad := n.group(n.admin, "Squad")
+	role := n.role(n.admin, "Member", investigator())
+	var members []uuid.UUID
+	for i := range 40 {
+		u := n.user(n.admin, fmt.Sprintf("Member %d", i), role, "")
+		n.join(n.admin, squad, u)
+		members = append(members, u)
+	}
+	k := n.newCase(n.carol, "Fraud ring", "", domain.Unrestricted)
+	n.grant(n.carol, k, uuid.Nil, domain.LevelView, time.Time{}, domain.UserPrincipal(members[3]),
+		domain.GroupPrincipal(squad), domain.UserPrincipal(members[30]))
+	for i, u := range members {
+		items, _, err := n.inbox.For(u, "", 0)
+		require.NoError(t, err)
+		require.Len(t, items, 1, "member %d", i)
+		want := domain.GroupPrincipal(squad)
+		if i == 3 || i == 30 {
+			want = domain.UserPrincipal(u)
+		}
+		assert.Equal(t, want, items[0].Principal, "member %d", i)
+	}
 }

@@ -273,9 +273,11 @@ func ValidateBatch(stream string, events []Event) error {
 // survives a round trip through any JSON encoder (export, KurrentDB) byte for
 // byte. Call it after Validate.
 func (e Event) Normalize(now time.Time) Event {
-	var buf bytes.Buffer
-	if json.Compact(&buf, e.Data) == nil && buf.Len() != len(e.Data) {
-		e.Data = buf.Bytes()
+	if !compactJSON(e.Data) {
+		var buf bytes.Buffer
+		if json.Compact(&buf, e.Data) == nil {
+			e.Data = buf.Bytes()
+		}
 	}
 	if e.SchemaVersion == 0 {
 		e.SchemaVersion = 1
@@ -285,6 +287,31 @@ func (e Event) Normalize(now time.Time) Event {
 	}
 	e.RecordedAt = e.RecordedAt.UTC()
 	return e
+}
+
+// compactJSON reports whether data has no white space outside its strings,
+// as json.Marshal writes it: json.Compact would return it unchanged (for
+// valid JSON), so Normalize need not copy it.
+func compactJSON(data []byte) bool {
+	in := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if in {
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				in = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			in = true
+		case ' ', '\t', '\n', '\r':
+			return false
+		}
+	}
+	return true
 }
 
 // Envelope returns the envelope for e stored at stream, rev and pos.

@@ -71,6 +71,9 @@ func parseServeFlags(name string, args []string, getenv func(string) string, std
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	if cfg.GCPercent < 0 {
+		return Config{}, errors.New(name + ": --gc-percent: 0 or more (GOGC=off turns collection off)")
+	}
 	if fs.NArg() > 0 {
 		return Config{}, errors.New(name + ": unexpected arguments: " + strings.Join(fs.Args(), " "))
 	}

@@ -84,11 +84,13 @@ func (l *logWriter) run() {
 	}
 }
 
-// Close writes the pending lines and ends the goroutine.
+// Close writes the pending lines and ends the goroutine; every Close
+// returns once that is done.
 func (l *logWriter) Close() {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
+		<-l.done // another Close is flushing: done when it is
 		return
 	}
 	l.closed = true

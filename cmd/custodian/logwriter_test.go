@@ -120,3 +120,31 @@ func TestLogWriterBoundsWhatWaits(t *testing.T) {
 	defer sink.mu.Unlock()
 	assert.Equal(t, lines*len(line), sink.n, "every line is written once the sink moves")
 }
+
+// TestLogWriterEveryCloseWaitsForTheFlush: a second Close, while the first
+// is still writing, returns only once the lines are out.
+func TestLogWriterEveryCloseWaitsForTheFlush(t *testing.T) {
+	sink := &blockingSink{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	l := newLogWriter(sink)
+	_, _ = l.Write([]byte("one line\n"))
+	<-sink.entered
+	first, second := make(chan struct{}), make(chan struct{})
+	go func() { l.Close(); close(first) }()
+	require.Eventually(t, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.closed
+	}, time.Second, time.Millisecond)
+	go func() { l.Close(); close(second) }()
+	select {
+	case <-second:
+		t.Fatal("the second Close returned while the line was still being written")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(sink.release)
+	<-first
+	<-second
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	assert.Equal(t, len("one line\n"), sink.n)
+}

@@ -40,6 +40,14 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 	assert.Error(t, err)
 	_, err = parseServeFlags("demo", nil, env(map[string]string{"CUSTODIAN_OIDC_ISSUER": "https://idp"}), io.Discard)
 	assert.Error(t, err, "the demo prints HS256 tokens")
+
+	cfg, err = parseServeFlags("serve", []string{"--gc-percent", "300"}, env(map[string]string{"CUSTODIAN_GC_PERCENT": "200"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 300, cfg.GCPercent, "the flag over the environment")
+	_, err = parseServeFlags("serve", nil, env(map[string]string{"CUSTODIAN_GC_PERCENT": "abc"}), io.Discard)
+	assert.ErrorContains(t, err, "CUSTODIAN_GC_PERCENT: not a number")
+	_, err = parseServeFlags("serve", []string{"--gc-percent", "-1"}, env(nil), io.Discard)
+	assert.ErrorContains(t, err, "0 or more")
 }
 
 func TestRunRefusesUnknownCommands(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sync"
 	"time"
@@ -167,13 +168,13 @@ func setProcs(n int, getenv func(string) string) int {
 // again as many page faults a command, and a worse paced p99
 // (docs/benchmarks.md, 2026-12-05 afternoon).
 func setGCPercent(n int) int {
-	if n <= 0 {
-		old := debug.SetGCPercent(100)
-		debug.SetGCPercent(old)
-		return old
+	if n > 0 {
+		debug.SetGCPercent(n)
+		return n
 	}
-	debug.SetGCPercent(n)
-	return n
+	v := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(v)
+	return int(v[0].Value.Uint64())
 }
 
 // writeHeapProfile writes the live heap, as a collection leaves it, to path.

@@ -35,6 +35,15 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
+// envInt reads the integer in environment variable key, 0 when it is unset.
+func envInt(name string, getenv func(string) string, key string) (int, error) {
+	n, err := strconv.Atoi(envOr(getenv, key, "0"))
+	if err != nil {
+		return 0, errors.New(name + ": " + key + ": not a number")
+	}
+	return n, nil
+}
+
 // commonFlags registers the flags every data-touching subcommand shares.
 func commonFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) {
 	fs.StringVar(&cfg.DataDir, "data-dir", envOr(getenv, "CUSTODIAN_DATA_DIR", "./data"), "data directory of the embedded store and of the generated token secret (CUSTODIAN_DATA_DIR)")
@@ -58,14 +67,14 @@ func parseServeFlags(name string, args []string, getenv func(string) string, std
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a heap profile to this file at shutdown, after a collection (for performance work)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "CUSTODIAN_LOG_LEVEL", "info"), "debug, info, warn or error (CUSTODIAN_LOG_LEVEL)")
-	procs, err := strconv.Atoi(envOr(getenv, "CUSTODIAN_PROCS", "0"))
+	procs, err := envInt(name, getenv, "CUSTODIAN_PROCS")
 	if err != nil {
-		return Config{}, errors.New(name + ": CUSTODIAN_PROCS: not a number")
+		return Config{}, err
 	}
 	fs.IntVar(&cfg.Procs, "procs", procs, "how many threads run Go code at once (CUSTODIAN_PROCS); 0: twice Go's default, unless GOMAXPROCS is set")
-	gc, err := strconv.Atoi(envOr(getenv, "CUSTODIAN_GC_PERCENT", "0"))
+	gc, err := envInt(name, getenv, "CUSTODIAN_GC_PERCENT")
 	if err != nil {
-		return Config{}, errors.New(name + ": CUSTODIAN_GC_PERCENT: not a number")
+		return Config{}, err
 	}
 	fs.IntVar(&cfg.GCPercent, "gc-percent", gc, "how far the heap grows over the live heap before a collection, in percent (CUSTODIAN_GC_PERCENT); 0: Go's, GOGC or 100")
 	if err := fs.Parse(args); err != nil {

@@ -43,46 +43,61 @@ func BenchmarkReferenceFsync(b *testing.B) {
 		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "fsyncs/s")
 	})
 	b.Run("group64", func(b *testing.B) {
-		f := tempFile(b)
-		reqs := make(chan chan struct{}, 1024)
-		go func() {
-			rec := make([]byte, recordSize)
-			for first := range reqs {
-				group := []chan struct{}{first}
-			drain:
-				for {
-					select {
-					case r := <-reqs:
-						group = append(group, r)
-					default:
-						break drain
-					}
-				}
-				buf := make([]byte, 0, len(group)*recordSize)
-				for range group {
-					buf = append(buf, rec...)
-				}
-				if _, err := f.Write(buf); err != nil {
-					panic(err)
-				}
-				if err := f.Sync(); err != nil {
-					panic(err)
-				}
-				for _, r := range group {
-					close(r)
+		reportLatency(b, groupCommitFile(b, func(op func(w, i int) error) latencies {
+			return runWriters(64, 600, op)
+		}), 64*600)
+	})
+	// paced5000: the same loop offered 5,000 records a second (as the
+	// server's paced command load is): the disk's own latency at that rate.
+	b.Run("paced5000", func(b *testing.B) {
+		reportLatency(b, groupCommitFile(b, func(op func(w, i int) error) latencies {
+			return runPaced(64, 1000, 5000, op)
+		}), 64*1000)
+	})
+}
+
+// groupCommitFile runs load against a plain file written by one
+// group-committing loop: each operation queues a record and returns once a
+// write and fsync holding it have returned.
+func groupCommitFile(b *testing.B, load func(op func(w, i int) error) latencies) latencies {
+	f := tempFile(b)
+	reqs := make(chan chan struct{}, 1024)
+	go func() {
+		rec := make([]byte, recordSize)
+		for first := range reqs {
+			group := []chan struct{}{first}
+		drain:
+			for {
+				select {
+				case r := <-reqs:
+					group = append(group, r)
+				default:
+					break drain
 				}
 			}
-		}()
-		const writers, per = 64, 600
-		lat := runWriters(writers, per, func(int, int) error {
-			done := make(chan struct{})
-			reqs <- done
-			<-done
-			return nil
-		})
-		close(reqs)
-		reportLatency(b, lat, writers*per)
+			buf := make([]byte, 0, len(group)*recordSize)
+			for range group {
+				buf = append(buf, rec...)
+			}
+			if _, err := f.Write(buf); err != nil {
+				panic(err)
+			}
+			if err := f.Sync(); err != nil {
+				panic(err)
+			}
+			for _, r := range group {
+				close(r)
+			}
+		}
+	}()
+	lat := load(func(int, int) error {
+		done := make(chan struct{})
+		reqs <- done
+		<-done
+		return nil
 	})
+	close(reqs)
+	return lat
 }
 
 func tempFile(b *testing.B) *os.File {
@@ -98,8 +113,15 @@ type latencies struct {
 	wall time.Duration
 }
 
-// runWriters runs writers goroutines doing per operations each.
+// runWriters runs writers goroutines doing per operations each, each as
+// soon as the writer's last one returned.
 func runWriters(writers, per int, op func(w, i int) error) latencies {
+	return runDue(writers, per, nil, op)
+}
+
+// runDue runs the writers; due, when not nil, schedules each operation and
+// its latency counts from when it was due.
+func runDue(writers, per int, due func(w, i int) time.Time, op func(w, i int) error) latencies {
 	var mu sync.Mutex
 	var all []time.Duration
 	var wg sync.WaitGroup
@@ -111,6 +133,10 @@ func runWriters(writers, per int, op func(w, i int) error) latencies {
 			mine := make([]time.Duration, 0, per)
 			for i := 0; i < per; i++ {
 				t0 := time.Now()
+				if due != nil {
+					t0 = due(w, i)
+					time.Sleep(time.Until(t0))
+				}
 				if err := op(w, i); err != nil {
 					panic(err)
 				}
@@ -123,6 +149,17 @@ func runWriters(writers, per int, op func(w, i int) error) latencies {
 	}
 	wg.Wait()
 	return latencies{each: all, wall: time.Since(start)}
+}
+
+// runPaced runs writers goroutines doing per operations each, offered at
+// rate operations a second in all (an open loop): writer w's i-th operation
+// is due at start + (i·writers + w)/rate, and its latency counts from then.
+func runPaced(writers, per int, rate float64, op func(w, i int) error) latencies {
+	start := time.Now().Add(10 * time.Millisecond)
+	interval := float64(time.Second) / rate
+	return runDue(writers, per, func(w, i int) time.Time {
+		return start.Add(time.Duration(float64(i*writers+w) * interval))
+	}, op)
 }
 
 func reportLatency(b *testing.B, l latencies, events int) {
@@ -170,8 +207,15 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 }
 
 func benchConcurrent(b *testing.B, s *embedded.Store) {
+	benchAppends(b, s, func(op func(w, i int) error) latencies { return runWriters(64, 600, op) })
+}
+
+// benchAppends runs load with an operation that appends writer w's i-th
+// event to its own stream, and reports the latencies and how many events
+// shared an fsync and a SQLite commit.
+func benchAppends(b *testing.B, s *embedded.Store, load func(op func(w, i int) error) latencies) {
 	ctx := context.Background()
-	const writers, per = 64, 600
+	const writers = 64
 	streams := make([]string, writers)
 	next := make([]eventstore.ExpectedRevision, writers)
 	for i := range streams {
@@ -179,7 +223,7 @@ func benchConcurrent(b *testing.B, s *embedded.Store) {
 		next[i] = eventstore.NoStream
 	}
 	before := s.Stats()
-	lat := runWriters(writers, per, func(w, i int) error {
+	lat := load(func(w, i int) error {
 		res, err := s.Append(ctx, streams[w], next[w], eventstoretest.NewEvent(i))
 		if err == nil {
 			next[w] = eventstore.Exact(res.Revision)
@@ -187,9 +231,19 @@ func benchConcurrent(b *testing.B, s *embedded.Store) {
 		return err
 	})
 	after := s.Stats()
-	reportLatency(b, lat, writers*per)
-	b.ReportMetric(float64(after.Events-before.Events)/float64(after.Syncs-before.Syncs), "events/fsync")
-	b.ReportMetric(float64(after.Events-before.Events)/float64(after.Commits-before.Commits), "events/commit")
+	events := int(after.Events - before.Events)
+	reportLatency(b, lat, events)
+	b.ReportMetric(float64(events)/float64(after.Syncs-before.Syncs), "events/fsync")
+	b.ReportMetric(float64(events)/float64(after.Commits-before.Commits), "events/commit")
+}
+
+// BenchmarkAppendPaced: 64 writers, each appending single events to its own
+// stream, offered 5,000 appends a second in all (the command load's paced
+// rate), latencies from when each append was due.
+func BenchmarkAppendPaced(b *testing.B) {
+	benchAppends(b, openBench(b, b.TempDir()), func(op func(w, i int) error) latencies {
+		return runPaced(64, 1000, 5000, op)
+	})
 }
 
 // prefilled returns a fresh copy of a data dir holding 1,010,000 events:

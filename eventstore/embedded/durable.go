@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/custodian/custodian/eventstore"
 )
 
@@ -63,6 +65,33 @@ func fdatasync(f *os.File) error {
 		err := syscall.Fdatasync(int(f.Fd()))
 		if !errors.Is(err, syscall.EINTR) {
 			return err
+		}
+	}
+}
+
+// startWriteback asks the kernel to start writing f's dirty pages now
+// (sync_file_range with SYNC_FILE_RANGE_WRITE), without waiting for them or
+// flushing the disk's cache: it makes nothing durable. The indexer calls it
+// on SQLite's WAL after each commit, so that the WAL reaches the disk in the
+// small pieces its commits write rather than all at once: otherwise a
+// checkpoint's sync flushes megabytes of it, and the journal's fdatasyncs
+// meanwhile wait behind them (the slowest appends of a paced load; see
+// docs/benchmarks.md). It reports false where the file system cannot do
+// it, and an error for anything else, which the caller takes as a failed
+// sync: the error might otherwise not be reported again to the next
+// fdatasync of f.
+var startWriteback = func(f *os.File) (bool, error) {
+	for {
+		err := unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.ESPIPE), errors.Is(err, unix.EOPNOTSUPP):
+			return false, nil
+		default:
+			return false, err
 		}
 	}
 }

@@ -137,9 +137,12 @@ type Store struct {
 	closedSegs []segment
 
 	// Durability (durable.go).
-	walFile  *os.File
-	broken   atomic.Pointer[brokenErr]
-	brokenCh chan struct{} // closed when the store breaks
+	walFile *os.File
+	// noWriteback: the file system refused startWriteback on walFile
+	// (the indexer's).
+	noWriteback bool
+	broken      atomic.Pointer[brokenErr]
+	brokenCh    chan struct{} // closed when the store breaks
 	// indexFailedCh is closed when indexFailed is set.
 	indexFailedCh chan struct{}
 	indexFailed   atomic.Bool // the indexer could not write SQLite: it stopped

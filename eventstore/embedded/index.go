@@ -283,6 +283,7 @@ func (s *Store) indexer() {
 				s.advance(0, 0)
 			} else {
 				s.commits.Add(1)
+				s.writeBackWAL()
 				last := rows[len(rows)-1].position
 				s.ov.remove(last)
 				s.advance(0, last)
@@ -293,6 +294,21 @@ func (s *Store) indexer() {
 			return
 		}
 	}
+}
+
+// writeBackWAL starts the writeback of what the last commit wrote to
+// SQLite's WAL (startWriteback), unless the file system cannot. A failure
+// breaks the store as a failed sync of the WAL would.
+func (s *Store) writeBackWAL() {
+	if s.noWriteback {
+		return
+	}
+	ok, err := startWriteback(s.walFile)
+	if err != nil {
+		s.breakStore(fmt.Errorf("start writing the database WAL: %w", err))
+		s.advance(0, 0)
+	}
+	s.noWriteback = !ok
 }
 
 // insertTx writes rows in one transaction.

@@ -15,17 +15,22 @@ import (
 	"github.com/custodian/custodian/eventstore/eventstoretest"
 )
 
-// replaceWriteback makes startWriteback answer ok and err, counting its
-// calls, until the test ends.
-func replaceWriteback(t *testing.T, ok bool, err error) *atomic.Int32 {
+// replaceWriteback makes startWriteback call with, counting its calls,
+// until the test ends.
+func replaceWriteback(t *testing.T, with func(*os.File) (bool, error)) *atomic.Int32 {
 	var calls atomic.Int32
 	saved := startWriteback
-	startWriteback = func(*os.File) (bool, error) {
+	startWriteback = func(f *os.File) (bool, error) {
 		calls.Add(1)
-		return ok, err
+		return with(f)
 	}
 	t.Cleanup(func() { startWriteback = saved })
 	return &calls
+}
+
+// answer returns a startWriteback that answers ok and err.
+func answer(ok bool, err error) func(*os.File) (bool, error) {
+	return func(*os.File) (bool, error) { return ok, err }
 }
 
 // appendSome appends n events to stream one by one, each after the
@@ -46,13 +51,7 @@ func appendSome(t *testing.T, s *Store, stream string, n int) {
 // TestWritebackAfterEachCommit: the indexer starts the WAL's writeback
 // after each of its commits, on the real file system too.
 func TestWritebackAfterEachCommit(t *testing.T) {
-	var calls atomic.Int32
-	saved := startWriteback
-	startWriteback = func(f *os.File) (bool, error) {
-		calls.Add(1)
-		return saved(f)
-	}
-	t.Cleanup(func() { startWriteback = saved })
+	calls := replaceWriteback(t, startWriteback)
 	s, err := Open(t.TempDir(), Options{})
 	require.NoError(t, err)
 	defer s.Close()
@@ -65,7 +64,7 @@ func TestWritebackAfterEachCommit(t *testing.T) {
 // TestWritebackUnsupported: where the file system cannot start a writeback,
 // the indexer stops asking and the store goes on.
 func TestWritebackUnsupported(t *testing.T) {
-	calls := replaceWriteback(t, false, nil)
+	calls := replaceWriteback(t, answer(false, nil))
 	s, err := Open(t.TempDir(), Options{})
 	require.NoError(t, err)
 	defer s.Close()
@@ -77,7 +76,7 @@ func TestWritebackUnsupported(t *testing.T) {
 // sync of the WAL (its error might not be reported to the next fdatasync):
 // the store stops acknowledging appends.
 func TestWritebackFailureBreaksStore(t *testing.T) {
-	replaceWriteback(t, false, syscall.EIO)
+	replaceWriteback(t, answer(false, syscall.EIO))
 	s, err := Open(t.TempDir(), Options{})
 	require.NoError(t, err)
 	defer s.Close()

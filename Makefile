@@ -41,6 +41,7 @@ bench: ## Store, domain, search and load benchmarks (figures go to docs/benchmar
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./eventstore/embedded/
 	$(GO) test -run '^$$' -bench BenchmarkCanView -benchtime 2s ./domain/
 	$(GO) test -run '^$$' -bench BenchmarkSearch -benchtime 2000x ./projections/
+	$(GO) test -run '^$$' -bench BenchmarkReadModelsHeap -benchtime 20x ./projections/
 	$(GO) test -run '^$$' -bench BenchmarkLoad -benchtime 1x -timeout 60m ./tests/
 
 .PHONY: lint

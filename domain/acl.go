@@ -16,6 +16,23 @@ const (
 	PrincipalGroup PrincipalType = "group"
 )
 
+// UnmarshalText decodes a type as JSON decodes any string, with the
+// constants' memory for the known ones (see AccessClass.UnmarshalText).
+func (t *PrincipalType) UnmarshalText(b []byte) error {
+	*t = canonical(b, PrincipalUser, PrincipalGroup)
+	return nil
+}
+
+// canonical returns the one of known that b spells, or else a copy of b.
+func canonical[S ~string](b []byte, known ...S) S {
+	for _, k := range known {
+		if string(b) == string(k) {
+			return k
+		}
+	}
+	return S(b)
+}
+
 // Principal is a user or a group that can be on an access list.
 type Principal struct {
 	Type PrincipalType `json:"type"`
@@ -47,6 +64,13 @@ const (
 
 // Valid reports whether l is role or view.
 func (l AccessLevel) Valid() bool { return l == LevelRole || l == LevelView }
+
+// UnmarshalText decodes a level as JSON decodes any string, with the
+// constants' memory for the known ones (see AccessClass.UnmarshalText).
+func (l *AccessLevel) UnmarshalText(b []byte) error {
+	*l = canonical(b, LevelRole, LevelView)
+	return nil
+}
 
 // AccessEntry is one entry of an internal access list (a case's or an
 // evidence item's). A zero ExpiresAt means until removed.

@@ -19,6 +19,14 @@ const (
 // Valid reports whether c is one of the three classes.
 func (c AccessClass) Valid() bool { return c.rank() > 0 }
 
+// UnmarshalText decodes a class as JSON decodes any string, except that a
+// known class is the constant itself rather than a copy: read models that
+// hold a class per case and per entry hold no allocation for it.
+func (c *AccessClass) UnmarshalText(b []byte) error {
+	*c = canonical(b, Unrestricted, Restricted, Confidential)
+	return nil
+}
+
 func (c AccessClass) rank() int {
 	switch c {
 	case Unrestricted:

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -51,10 +52,15 @@ type caseEntry struct {
 type orgCases struct {
 	all []*caseEntry // by seq
 	// What search filters on first, by seq, kept beside all so that a scan
-	// reads memory in order: the class (classIndex, -1 for none), and the
-	// lower-cased title and description.
-	class       []int8
-	title, desc []string
+	// reads memory in order: the class (classIndex, -1 for none), and where
+	// text holds the lower-cased title and description.
+	class []int8
+	texts []textSpan
+	// text holds the lower-cased titles and descriptions, one after the
+	// other, in one buffer without pointers: no heap objects for the
+	// collector to mark, two a case as strings. An edit appends the new text
+	// and leaves the old in place.
+	text []byte
 	// byClass has a bit per seq for the cases currently in each class.
 	byClass [3]bitmap
 	// byOwner holds, per owner, the seqs of the cases it owns, ascending.
@@ -139,8 +145,8 @@ func (c *Cases) create(env eventstore.Envelope, id uuid.UUID, e domain.CaseCreat
 		seq:  int32(len(o.all)),
 	}
 	o.all = append(o.all, entry)
-	o.title = append(o.title, strings.ToLower(state.Title))
-	o.desc = append(o.desc, strings.ToLower(state.Description))
+	o.texts = append(o.texts, textSpan{})
+	o.setText(entry.seq, state.Title, state.Description)
 	o.class = append(o.class, -1)
 	c.cases[id] = entry
 	if k, ok := classIndex(state.AccessClass); ok {
@@ -151,6 +157,31 @@ func (c *Cases) create(env eventstore.Envelope, id uuid.UUID, e domain.CaseCreat
 	for _, en := range state.Access {
 		o.byPrincipal[en.Principal] = insertSeq(o.byPrincipal[en.Principal], entry.seq)
 	}
+}
+
+// textSpan is where orgCases.text holds a case's title (from start) and
+// description (right after it).
+type textSpan struct {
+	start             int
+	titleLen, descLen int32
+}
+
+// setText records the case seq's title and description, lower-cased, at the
+// end of o.text.
+func (o *orgCases) setText(seq int32, title, desc string) {
+	start := len(o.text)
+	o.text = append(o.text, strings.ToLower(title)...)
+	mid := len(o.text)
+	o.text = append(o.text, strings.ToLower(desc)...)
+	o.texts[seq] = textSpan{start: start, titleLen: int32(mid - start), descLen: int32(len(o.text) - mid)}
+}
+
+// matches reports whether the case seq's title or description contains
+// text (lower-cased).
+func (o *orgCases) matches(seq int32, text []byte) bool {
+	t := o.texts[seq]
+	mid := t.start + int(t.titleLen)
+	return bytes.Contains(o.text[t.start:mid], text) || bytes.Contains(o.text[mid:mid+int(t.descLen)], text)
 }
 
 // reindex brings the indexes from old to next, the state after e.
@@ -174,11 +205,8 @@ func (c *Cases) reindex(entry *caseEntry, old, next domain.Case, e domain.Event)
 		}
 		o.byOwner[next.OwnerID] = insertSeq(o.byOwner[next.OwnerID], seq)
 	}
-	if old.Title != next.Title {
-		o.title[seq] = strings.ToLower(next.Title)
-	}
-	if old.Description != next.Description {
-		o.desc[seq] = strings.ToLower(next.Description)
+	if old.Title != next.Title || old.Description != next.Description {
+		o.setText(seq, next.Title, next.Description)
 	}
 	for _, en := range old.Access {
 		if _, on := next.Access.Find(en.Principal); !on {

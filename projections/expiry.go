@@ -42,18 +42,21 @@ func compareDue(a, b DueExpiry) int {
 // its expiry is recorded, when a modification drops its expiry, or with its
 // evidence item.
 //
-// It holds every entry on every list, most of them until removed, so its
-// maps hold no pointers but the one to each list's map: the garbage
-// collector marks them without reading them (a pointer-free map is never
-// scanned), where maps keyed by domain.Principal (a string) with time.Time
-// values (a *Location) were a fifth of the server's live heap under load.
+// It holds every entry on every list, most of them until removed, in one
+// map without pointers: the garbage collector marks it without reading it
+// (a pointer-free map is never scanned). Maps keyed by domain.Principal (a
+// string) with time.Time values (a *Location) were a fifth of the server's
+// live heap under load, and a map per list two heap objects a case.
 type Expiry struct {
 	// items holds the evidence items in their cases: the items whose lists
 	// may hold entries. Most items never have a list.
 	items map[listKey]struct{}
-	// lists holds the lists with entries: per list, the expiry of every
-	// entry on it.
-	lists map[listKey]map[entryKey]expiry
+	// entries holds every entry on every list with its expiry (unset: until
+	// removed).
+	entries map[listEntry]instant
+	// itemEntries holds, per item list with entries, its entries: what an
+	// item's removal takes off (case lists are never dropped whole).
+	itemEntries map[listKey][]entryKey
 	// pending holds the entries with an expiry, sorted by compareDue.
 	pending []DueExpiry
 }
@@ -67,6 +70,12 @@ type entryKey struct {
 	id    uuid.UUID
 }
 
+// listEntry is an entry on a list.
+type listEntry struct {
+	list  listKey
+	entry entryKey
+}
+
 func keyOf(p domain.Principal) entryKey {
 	return entryKey{group: p.Type == domain.PrincipalGroup, id: p.ID}
 }
@@ -78,26 +87,13 @@ func (k entryKey) principal() domain.Principal {
 	return domain.UserPrincipal(k.id)
 }
 
-// expiry is an entry's expiry as an instant (set is false: until removed).
-type expiry struct {
-	sec  int64
-	nsec int32
-	set  bool
-}
-
-func expiryOf(t time.Time) expiry {
-	if t.IsZero() {
-		return expiry{}
-	}
-	return expiry{sec: t.Unix(), nsec: int32(t.Nanosecond()), set: true}
-}
-
 var _ Projection = (*Expiry)(nil)
 
 // NewExpiry returns an empty Expiry. As a Factory:
 // func() Projection { return NewExpiry() }.
 func NewExpiry() *Expiry {
-	return &Expiry{items: map[listKey]struct{}{}, lists: map[listKey]map[entryKey]expiry{}}
+	return &Expiry{items: map[listKey]struct{}{}, entries: map[listEntry]instant{},
+		itemEntries: map[listKey][]entryKey{}}
 }
 
 // Name returns "expiry".
@@ -116,7 +112,7 @@ func (x *Expiry) Apply(_ eventstore.Envelope, e domain.Event) error {
 		x.items[listKey{e.CaseID, e.EvidenceID}] = struct{}{}
 	case domain.EvidenceRemoved:
 		l := listKey{e.CaseID, e.EvidenceID}
-		for k := range x.lists[l] {
+		for _, k := range slices.Clone(x.itemEntries[l]) {
 			x.set(l, k, time.Time{}, false) // the last one drops the list
 		}
 		delete(x.items, l)
@@ -135,7 +131,7 @@ func (x *Expiry) Apply(_ eventstore.Envelope, e domain.Event) error {
 		}
 	case domain.InternalAccessModified:
 		l := listKey{e.CaseID, e.EvidenceID}
-		if _, on := x.lists[l][keyOf(e.Principal)]; on && checkPrincipal(e.Principal) == nil {
+		if _, on := x.entries[listEntry{l, keyOf(e.Principal)}]; on && checkPrincipal(e.Principal) == nil {
 			x.set(l, keyOf(e.Principal), e.ExpiresAt, true)
 		}
 	case domain.InternalAccessRemoved:
@@ -161,29 +157,34 @@ func (x *Expiry) remove(l listKey, p domain.Principal) {
 }
 
 // set puts k on list l with expiry expires (on true), or takes it off,
-// keeping pending in step. A list is made by its first entry and dropped
-// with its last.
+// keeping pending and itemEntries in step. An item's list is made by its
+// first entry and dropped with its last.
 func (x *Expiry) set(l listKey, k entryKey, expires time.Time, on bool) {
-	list := x.lists[l]
-	if old, was := list[k]; was && old.set {
-		d := DueExpiry{CaseID: l.caseID, EvidenceID: l.evidence, Principal: k.principal(),
-			ExpiresAt: time.Unix(old.sec, int64(old.nsec))}
+	key := listEntry{l, k}
+	old, was := x.entries[key]
+	if was && old.set {
+		d := DueExpiry{CaseID: l.caseID, EvidenceID: l.evidence, Principal: k.principal(), ExpiresAt: old.time()}
 		if i, found := slices.BinarySearchFunc(x.pending, d, compareDue); found {
 			x.pending = slices.Delete(x.pending, i, i+1)
 		}
 	}
+	onItem := l.evidence != uuid.Nil
 	if !on {
-		delete(list, k)
-		if len(list) == 0 {
-			delete(x.lists, l)
+		delete(x.entries, key)
+		if was && onItem {
+			list := slices.DeleteFunc(x.itemEntries[l], func(e entryKey) bool { return e == k })
+			if len(list) == 0 {
+				delete(x.itemEntries, l)
+			} else {
+				x.itemEntries[l] = list
+			}
 		}
 		return
 	}
-	if list == nil {
-		list = map[entryKey]expiry{}
-		x.lists[l] = list
+	if !was && onItem {
+		x.itemEntries[l] = append(x.itemEntries[l], k)
 	}
-	list[k] = expiryOf(expires)
+	x.entries[key] = instantOf(expires)
 	if !expires.IsZero() {
 		d := DueExpiry{CaseID: l.caseID, EvidenceID: l.evidence, Principal: k.principal(), ExpiresAt: expires}
 		i, _ := slices.BinarySearchFunc(x.pending, d, compareDue)

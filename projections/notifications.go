@@ -58,14 +58,31 @@ type Notification struct {
 // notifies the users who are its members as of the event (membership is
 // folded here from group events, in log order). The user who caused an
 // event is not notified of it.
+//
+// An inbox holds its notifications as storedNotifications, which hold no
+// pointer: the garbage collector never reads an inbox, however long, where
+// Notifications (with their strings and times) were a third of the bytes
+// it scanned in the read models under the command load
+// (BenchmarkReadModelsHeap).
 type Notifications struct {
-	inbox  map[uuid.UUID][]Notification // oldest first; only ever appended to
+	inbox  map[uuid.UUID][]storedNotification // oldest first; only ever appended to
 	groups map[uuid.UUID]domain.Group
-	// names holds one copy of each actor name the inbox holds. An
-	// envelope's strings share the memory of its whole encoded event
-	// (eventstore.DecodeCanonical): kept as is, one name would keep every
-	// notified event's encoding alive, ~600 bytes a notification.
-	names map[string]string
+	// strs holds each string an inbox refers to (kinds, principal types,
+	// levels, classes and actor names), once, at its index in index;
+	// strs[0] is "". A string of the log is copied here: an envelope's
+	// strings share the memory of its whole encoded event
+	// (eventstore.DecodeCanonical).
+	strs  []string
+	index map[string]uint32
+}
+
+// storedNotification is a Notification without pointers: its strings are
+// indexes into Notifications.strs.
+type storedNotification struct {
+	id, caseID, evidenceID, principal uuid.UUID
+	at, expiresAt                     instant
+	kind, principalType, level        uint32
+	class, previousClass, actorName   uint32
 }
 
 var _ Projection = (*Notifications)(nil)
@@ -73,8 +90,8 @@ var _ Projection = (*Notifications)(nil)
 // NewNotifications returns an empty Notifications. As a Factory:
 // func() Projection { return NewNotifications() }.
 func NewNotifications() *Notifications {
-	return &Notifications{inbox: map[uuid.UUID][]Notification{}, groups: map[uuid.UUID]domain.Group{},
-		names: map[string]string{}}
+	return &Notifications{inbox: map[uuid.UUID][]storedNotification{}, groups: map[uuid.UUID]domain.Group{},
+		strs: []string{""}, index: map[string]uint32{"": 0}}
 }
 
 // Name returns "notifications".
@@ -191,23 +208,40 @@ func (n *Notifications) deliver(env eventstore.Envelope, caseID, evidenceID uuid
 			continue // the actor knows what it did
 		}
 		x := out.items[i]
-		x.ID = uuid.NewSHA1(env.ID, user[:])
-		x.CaseID, x.EvidenceID, x.At = caseID, evidenceID, env.RecordedAt
-		if env.Actor.Kind != eventstore.ActorSystem {
-			x.ActorName = n.name(env.Actor.Name)
+		stored := storedNotification{
+			id: uuid.NewSHA1(env.ID, user[:]), caseID: caseID, evidenceID: evidenceID, principal: x.Principal.ID,
+			at: instantOf(env.RecordedAt), expiresAt: instantOf(x.ExpiresAt),
+			kind: n.str(x.Kind), principalType: n.str(string(x.Principal.Type)), level: n.str(string(x.Level)),
+			class: n.str(string(x.AccessClass)), previousClass: n.str(string(x.PreviousClass)),
 		}
-		n.inbox[user] = append(n.inbox[user], x)
+		if env.Actor.Kind != eventstore.ActorSystem {
+			stored.actorName = n.str(env.Actor.Name)
+		}
+		n.inbox[user] = append(n.inbox[user], stored)
 	}
 }
 
-// name returns the inbox's copy of an actor name.
-func (n *Notifications) name(s string) string {
-	if c, ok := n.names[s]; ok {
-		return c
+// str returns the index of s in strs, adding a copy of it if it is new.
+func (n *Notifications) str(s string) uint32 {
+	if i, ok := n.index[s]; ok {
+		return i
 	}
 	c := strings.Clone(s)
-	n.names[c] = c
-	return c
+	i := uint32(len(n.strs))
+	n.strs = append(n.strs, c)
+	n.index[c] = i
+	return i
+}
+
+// notification returns x as the API shows it.
+func (n *Notifications) notification(x storedNotification) Notification {
+	return Notification{
+		ID: x.id, Kind: n.strs[x.kind], CaseID: x.caseID, EvidenceID: x.evidenceID, At: x.at.time(),
+		Principal: domain.Principal{Type: domain.PrincipalType(n.strs[x.principalType]), ID: x.principal},
+		Level:     domain.AccessLevel(n.strs[x.level]), ExpiresAt: x.expiresAt.time(),
+		AccessClass: domain.AccessClass(n.strs[x.class]), PreviousClass: domain.AccessClass(n.strs[x.previousClass]),
+		ActorName: n.strs[x.actorName],
+	}
 }
 
 // For returns a page of user's notifications, newest first, at most limit
@@ -227,7 +261,7 @@ func (n *Notifications) For(user uuid.UUID, cursor string, limit int) ([]Notific
 	limit = limitOf(limit)
 	items := make([]Notification, 0, min(limit, end))
 	for i := end - 1; i >= 0 && len(items) < limit; i-- {
-		items = append(items, inbox[i])
+		items = append(items, n.notification(inbox[i]))
 	}
 	next := ""
 	if start := end - len(items); start > 0 {

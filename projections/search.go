@@ -110,7 +110,7 @@ func (c *Cases) Search(s domain.Subject, q SearchQuery, now time.Time) (SearchRe
 		inFilter[k] = q.AccessClass == "" || q.AccessClass == class
 	}
 	it := o.candidates(s, q.OwnerID, inFilter, bound)
-	text := strings.ToLower(strings.TrimSpace(q.Text))
+	text := []byte(strings.ToLower(strings.TrimSpace(q.Text)))
 	limit := limitOf(q.Limit)
 	res.Items = make([]CaseView, 0, min(limit, int(bound)))
 	for {
@@ -121,7 +121,7 @@ func (c *Cases) Search(s domain.Subject, q SearchQuery, now time.Time) (SearchRe
 		if k := o.class[seq]; k < 0 || !inFilter[k] {
 			continue
 		}
-		if text != "" && !strings.Contains(o.title[seq], text) && !strings.Contains(o.desc[seq], text) {
+		if len(text) > 0 && !o.matches(seq, text) {
 			continue
 		}
 		entry := o.all[seq]

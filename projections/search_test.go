@@ -277,7 +277,14 @@ func checkRandomHistory(t *testing.T, seed uint64) {
 			try(c, domain.ChangeAccessClass{CaseID: c, AccessClass: classesOf[rnd.IntN(3)], Actor: w.subject(admin), Now: w.now})
 		case op == 7:
 			c := pick(created)
-			try(c, domain.EditCase{CaseID: c, Owner: domain.Some(pick(users)), OwnerOrgID: org, Actor: w.subject(admin), Now: w.now})
+			edit := domain.EditCase{CaseID: c, Owner: domain.Some(pick(users)), OwnerOrgID: org, Actor: w.subject(admin), Now: w.now}
+			switch rnd.IntN(3) { // a new title or description: the search text follows it
+			case 0:
+				edit.Title = domain.Some(words[rnd.IntN(len(words))] + " renamed")
+			case 1:
+				edit.Description = domain.Some(strings.ToUpper(words[rnd.IntN(len(words))]))
+			}
+			try(c, edit)
 		case op == 8:
 			g, u := pick(groups), pick(users[1:])
 			if fold[domain.Group](w, domain.GroupStream(g)).HasMember(u) {

@@ -453,21 +453,58 @@ func check(expected eventstore.ExpectedRevision, next uint64) error {
 // headCache remembers the next revision of recently written streams. Only
 // the group being written uses it (under wmu); it is exact because nothing
 // else writes.
+//
+// Names of up to headKeyLen bytes (every stream name the domain writes) are
+// keyed inline, in a map with no pointers, which the garbage collector does
+// not scan: 100,000 string keys would be as many heap objects to mark.
 type headCache struct {
-	max int
-	m   map[string]uint64
+	max   int
+	short map[headKey]uint64
+	long  map[string]uint64
 }
 
-func newHeadCache(max int) *headCache { return &headCache{max: max, m: make(map[string]uint64)} }
+const headKeyLen = 63
+
+// headKey is a stream name of up to headKeyLen bytes: its length, then its
+// bytes, zero-padded.
+type headKey struct {
+	n uint8
+	b [headKeyLen]byte
+}
+
+func keyOfStream(stream string) (headKey, bool) {
+	var k headKey
+	if len(stream) > headKeyLen {
+		return k, false
+	}
+	k.n = uint8(len(stream))
+	copy(k.b[:], stream)
+	return k, true
+}
+
+func newHeadCache(max int) *headCache {
+	return &headCache{max: max, short: make(map[headKey]uint64), long: make(map[string]uint64)}
+}
 
 func (c *headCache) get(stream string) (uint64, bool) {
-	n, ok := c.m[stream]
+	var n uint64
+	var ok bool
+	if k, short := keyOfStream(stream); short {
+		n, ok = c.short[k]
+	} else {
+		n, ok = c.long[stream]
+	}
 	return n, ok
 }
 
 func (c *headCache) put(stream string, next uint64) {
-	if len(c.m) >= c.max {
-		clear(c.m)
+	if len(c.short)+len(c.long) >= c.max {
+		clear(c.short)
+		clear(c.long)
 	}
-	c.m[stream] = next
+	if k, short := keyOfStream(stream); short {
+		c.short[k] = next
+	} else {
+		c.long[stream] = next
+	}
 }

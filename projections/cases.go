@@ -35,23 +35,63 @@ type CaseView struct {
 // Queries return values whose slices are copies, so a caller may change
 // them freely.
 type Cases struct {
-	cases    map[uuid.UUID]*caseEntry
+	cases    map[uuid.UUID]caseRef
 	evidence map[uuid.UUID]uuid.UUID // evidence id → the case holding it
 	orgs     map[uuid.UUID]*orgCases
+	orgList  []*orgCases // by orgCases.idx
+	// strs holds the classes, principal types and access levels the
+	// entries refer to.
+	strs strtab
 }
 
-// caseEntry is one case.
-type caseEntry struct {
-	view CaseView
-	seq  int32 // the case's place in its organization, in creation order
+// caseRef is where a case's entry is: its organization's orgCases.idx and
+// its seq there.
+type caseRef struct {
+	org, seq int32
 }
+
+// caseEntry is one case, held in its organization's chunks. The fields with
+// pointers come first, because the collector scans an object only up to
+// its last pointer; times are instants and strings indexes into
+// Cases.strs. An entry's slices are never changed in place (Evolve copies
+// them), so a domain.Case may share them.
+type caseEntry struct {
+	text     string // the title, then the description, in one allocation
+	access   []storedAccessEntry
+	folders  []domain.Folder
+	evidence []domain.EvidenceItem
+
+	titleLen             int32
+	class                uint32
+	id, orgID, ownerID   uuid.UUID
+	createdAt, updatedAt instant
+	revision             eventstore.Revision
+}
+
+// storedAccessEntry is a domain.AccessEntry without pointers.
+type storedAccessEntry struct {
+	principal            uuid.UUID
+	grantedBy            uuid.UUID
+	expiresAt, grantedAt instant
+	principalType, level uint32
+}
+
+// chunkBits sets how many entries a chunk holds: an organization's entries
+// grow a chunk at a time and never move, so that a growing organization
+// copies nothing.
+const (
+	chunkBits = 7
+	chunkSize = 1 << chunkBits
+)
 
 // orgCases indexes an organization's cases for search. Every index holds
-// sequence numbers (caseEntry.seq): the log order of CaseCreated, which is
-// creation order, so a higher number is a newer case.
+// sequence numbers (seqs): the log order of CaseCreated, which is creation
+// order, so a higher number is a newer case.
 type orgCases struct {
-	all []*caseEntry // by seq
-	// What search filters on first, by seq, kept beside all so that a scan
+	idx    int32 // in Cases.orgList
+	n      int32 // cases, the next seq
+	chunks []*[chunkSize]caseEntry
+	// What search filters on first, by seq, kept apart so that a scan
 	// reads memory in order: the class (classIndex, -1 for none), and where
 	// text holds the lower-cased title and description.
 	class []int8
@@ -71,15 +111,21 @@ type orgCases struct {
 	byPrincipal map[domain.Principal][]int32
 }
 
+// entry returns the entry of case seq.
+func (o *orgCases) entry(seq int32) *caseEntry {
+	return &o.chunks[seq>>chunkBits][seq&(chunkSize-1)]
+}
+
 var _ Projection = (*Cases)(nil)
 
 // NewCases returns an empty Cases. As a Factory:
 // func() Projection { return NewCases() }.
 func NewCases() *Cases {
 	return &Cases{
-		cases:    map[uuid.UUID]*caseEntry{},
+		cases:    map[uuid.UUID]caseRef{},
 		evidence: map[uuid.UUID]uuid.UUID{},
 		orgs:     map[uuid.UUID]*orgCases{},
+		strs:     newStrtab(),
 	}
 }
 
@@ -99,7 +145,7 @@ func (c *Cases) Apply(env eventstore.Envelope, e domain.Event) error {
 	if !ok {
 		return nil
 	}
-	entry, exists := c.cases[id]
+	ref, exists := c.cases[id]
 	if created, ok := e.(domain.CaseCreated); ok {
 		if exists {
 			return fmt.Errorf("case %s created twice", id)
@@ -110,14 +156,13 @@ func (c *Cases) Apply(env eventstore.Envelope, e domain.Event) error {
 	if !exists {
 		return fmt.Errorf("%s on case %s before CaseCreated", e.EventType(), id)
 	}
-	old := entry.view.Case
+	o := c.orgList[ref.org]
+	entry := o.entry(ref.seq)
+	old := c.caseOf(entry, c.accessOf(entry, nil))
 	next := old.Evolve(e)
-	if next.Title != old.Title || next.Description != old.Description {
-		next.Title, next.Description = together(next.Title, next.Description)
-	}
-	entry.view.Case = next
-	entry.view.UpdatedAt, entry.view.Revision = env.RecordedAt, env.Revision
-	c.reindex(entry, old, next, e)
+	c.store(entry, old, next)
+	entry.updatedAt, entry.revision = instantOf(env.RecordedAt), env.Revision
+	c.reindex(o, ref.seq, old, next, e)
 	return nil
 }
 
@@ -138,37 +183,83 @@ func caseOfStream(stream string) (uuid.UUID, bool) {
 
 func (c *Cases) create(env eventstore.Envelope, id uuid.UUID, e domain.CaseCreated) {
 	state := domain.Case{}.Evolve(e)
-	state.Title, state.Description = together(state.Title, state.Description)
 	o := c.orgs[state.OrgID]
 	if o == nil {
-		o = &orgCases{byOwner: map[uuid.UUID][]int32{}, byPrincipal: map[domain.Principal][]int32{}}
+		o = &orgCases{idx: int32(len(c.orgList)), byOwner: map[uuid.UUID][]int32{}, byPrincipal: map[domain.Principal][]int32{}}
 		c.orgs[state.OrgID] = o
+		c.orgList = append(c.orgList, o)
 	}
-	entry := &caseEntry{
-		view: CaseView{Case: state, CreatedAt: env.RecordedAt, UpdatedAt: env.RecordedAt, Revision: env.Revision},
-		seq:  int32(len(o.all)),
+	seq := o.n
+	if int(seq>>chunkBits) == len(o.chunks) {
+		o.chunks = append(o.chunks, new([chunkSize]caseEntry))
 	}
-	o.all = append(o.all, entry)
+	o.n++
+	entry := o.entry(seq)
+	*entry = caseEntry{id: state.ID, orgID: state.OrgID, createdAt: instantOf(env.RecordedAt)}
+	c.store(entry, domain.Case{}, state)
+	entry.updatedAt, entry.revision = entry.createdAt, env.Revision
 	o.texts = append(o.texts, textSpan{})
-	o.setText(entry.seq, state.Title, state.Description)
+	o.setText(seq, state.Title, state.Description)
 	o.class = append(o.class, -1)
-	c.cases[id] = entry
+	c.cases[id] = caseRef{org: o.idx, seq: seq}
 	if k, ok := classIndex(state.AccessClass); ok {
-		o.byClass[k].set(entry.seq)
-		o.class[entry.seq] = int8(k)
+		o.byClass[k].set(seq)
+		o.class[seq] = int8(k)
 	}
-	o.byOwner[state.OwnerID] = insertSeq(o.byOwner[state.OwnerID], entry.seq)
+	o.byOwner[state.OwnerID] = insertSeq(o.byOwner[state.OwnerID], seq)
 	for _, en := range state.Access {
-		o.byPrincipal[en.Principal] = insertSeq(o.byPrincipal[en.Principal], entry.seq)
+		o.byPrincipal[en.Principal] = insertSeq(o.byPrincipal[en.Principal], seq)
 	}
 }
 
-// together returns title and description in one allocation: one heap
-// object a case for the collector to mark instead of two (the decoder
-// allocates each string on its own).
-func together(title, desc string) (string, string) {
-	both := title + desc
-	return both[:len(title)], both[len(title):]
+// store brings entry from old to next, the case's state after an event:
+// what changed is stored anew, what did not is kept.
+func (c *Cases) store(entry *caseEntry, old, next domain.Case) {
+	if entry.text == "" || next.Title != old.Title || next.Description != old.Description {
+		entry.text, entry.titleLen = next.Title+next.Description, int32(len(next.Title))
+	}
+	entry.ownerID = next.OwnerID
+	entry.class = c.strs.id(string(next.AccessClass))
+	if !sameAccess(old.Access, next.Access) {
+		entry.access = make([]storedAccessEntry, len(next.Access))
+		for i, en := range next.Access {
+			entry.access[i] = storedAccessEntry{principal: en.Principal.ID, grantedBy: en.GrantedBy,
+				expiresAt: instantOf(en.ExpiresAt), grantedAt: instantOf(en.GrantedAt),
+				principalType: c.strs.id(string(en.Principal.Type)), level: c.strs.id(string(en.Level))}
+		}
+	}
+	entry.folders, entry.evidence = next.Folders, next.Evidence
+}
+
+// sameAccess reports whether a and b hold the same entries in the same order.
+func sameAccess(a, b domain.AccessList) bool {
+	return slices.EqualFunc(a, b, func(x, y domain.AccessEntry) bool {
+		return x.Principal == y.Principal && x.Level == y.Level && x.GrantedBy == y.GrantedBy &&
+			x.ExpiresAt.Equal(y.ExpiresAt) && x.GrantedAt.Equal(y.GrantedAt)
+	})
+}
+
+// accessOf appends entry's access list to buf.
+func (c *Cases) accessOf(entry *caseEntry, buf domain.AccessList) domain.AccessList {
+	for _, en := range entry.access {
+		buf = append(buf, domain.AccessEntry{
+			Principal: domain.Principal{Type: domain.PrincipalType(c.strs.str(en.principalType)), ID: en.principal},
+			Level:     domain.AccessLevel(c.strs.str(en.level)), ExpiresAt: en.expiresAt.time(),
+			GrantedBy: en.grantedBy, GrantedAt: en.grantedAt.time(),
+		})
+	}
+	return buf
+}
+
+// caseOf returns entry's case with access as its access list. Its folders
+// and evidence are the entry's own: the caller must not change them.
+func (c *Cases) caseOf(entry *caseEntry, access domain.AccessList) domain.Case {
+	return domain.Case{
+		ID: entry.id, OrgID: entry.orgID, OwnerID: entry.ownerID,
+		Title: entry.text[:entry.titleLen], Description: entry.text[entry.titleLen:],
+		AccessClass: domain.AccessClass(c.strs.str(entry.class)),
+		Folders:     entry.folders, Evidence: entry.evidence, Access: access,
+	}
 }
 
 // textSpan is where orgCases.text holds a case's title (from start) and
@@ -196,10 +287,9 @@ func (o *orgCases) matches(seq int32, text []byte) bool {
 	return bytes.Contains(o.text[t.start:mid], text) || bytes.Contains(o.text[mid:mid+int(t.descLen)], text)
 }
 
-// reindex brings the indexes from old to next, the state after e.
-func (c *Cases) reindex(entry *caseEntry, old, next domain.Case, e domain.Event) {
-	o := c.orgs[next.OrgID]
-	seq := entry.seq
+// reindex brings the indexes of o from old to next, the state of case seq
+// after e.
+func (c *Cases) reindex(o *orgCases, seq int32, old, next domain.Case, e domain.Event) {
 	if old.AccessClass != next.AccessClass {
 		if k, ok := classIndex(old.AccessClass); ok {
 			o.byClass[k].clear(seq)
@@ -248,11 +338,11 @@ func (c *Cases) reindex(entry *caseEntry, old, next domain.Case, e domain.Event)
 // Case returns the case with id. The caller decides whether its subject may
 // see it (domain.CanList, CanView).
 func (c *Cases) Case(id uuid.UUID) (CaseView, bool) {
-	entry, ok := c.cases[id]
+	ref, ok := c.cases[id]
 	if !ok {
 		return CaseView{}, false
 	}
-	return entry.copyView(), true
+	return c.view(c.orgList[ref.org].entry(ref.seq)), true
 }
 
 // CaseOfEvidence returns the case that holds evidence item evidenceID now;
@@ -262,11 +352,11 @@ func (c *Cases) CaseOfEvidence(evidenceID uuid.UUID) (uuid.UUID, bool) {
 	return id, ok
 }
 
-// copyView returns the entry's view with every slice copied.
-func (entry *caseEntry) copyView() CaseView {
-	v := entry.view
+// view returns entry as a CaseView whose slices are copies.
+func (c *Cases) view(entry *caseEntry) CaseView {
+	v := CaseView{Case: c.caseOf(entry, c.accessOf(entry, nil)),
+		CreatedAt: entry.createdAt.time(), UpdatedAt: entry.updatedAt.time(), Revision: entry.revision}
 	v.Folders = slices.Clone(v.Folders)
-	v.Access = slices.Clone(v.Access)
 	v.Evidence = slices.Clone(v.Evidence)
 	for i := range v.Evidence {
 		v.Evidence[i].Access = slices.Clone(v.Evidence[i].Access)

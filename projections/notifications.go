@@ -3,7 +3,6 @@ package projections
 import (
 	"encoding/base64"
 	"encoding/binary"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,12 +67,8 @@ type Notifications struct {
 	inbox  map[uuid.UUID][]storedNotification // oldest first; only ever appended to
 	groups map[uuid.UUID]domain.Group
 	// strs holds each string an inbox refers to (kinds, principal types,
-	// levels, classes and actor names), once, at its index in index;
-	// strs[0] is "". A string of the log is copied here: an envelope's
-	// strings share the memory of its whole encoded event
-	// (eventstore.DecodeCanonical).
-	strs  []string
-	index map[string]uint32
+	// levels, classes and actor names).
+	strs strtab
 }
 
 // storedNotification is a Notification without pointers: its strings are
@@ -91,7 +86,7 @@ var _ Projection = (*Notifications)(nil)
 // func() Projection { return NewNotifications() }.
 func NewNotifications() *Notifications {
 	return &Notifications{inbox: map[uuid.UUID][]storedNotification{}, groups: map[uuid.UUID]domain.Group{},
-		strs: []string{""}, index: map[string]uint32{"": 0}}
+		strs: newStrtab()}
 }
 
 // Name returns "notifications".
@@ -211,36 +206,24 @@ func (n *Notifications) deliver(env eventstore.Envelope, caseID, evidenceID uuid
 		stored := storedNotification{
 			id: uuid.NewSHA1(env.ID, user[:]), caseID: caseID, evidenceID: evidenceID, principal: x.Principal.ID,
 			at: instantOf(env.RecordedAt), expiresAt: instantOf(x.ExpiresAt),
-			kind: n.str(x.Kind), principalType: n.str(string(x.Principal.Type)), level: n.str(string(x.Level)),
-			class: n.str(string(x.AccessClass)), previousClass: n.str(string(x.PreviousClass)),
+			kind: n.strs.id(x.Kind), principalType: n.strs.id(string(x.Principal.Type)), level: n.strs.id(string(x.Level)),
+			class: n.strs.id(string(x.AccessClass)), previousClass: n.strs.id(string(x.PreviousClass)),
 		}
 		if env.Actor.Kind != eventstore.ActorSystem {
-			stored.actorName = n.str(env.Actor.Name)
+			stored.actorName = n.strs.id(env.Actor.Name)
 		}
 		n.inbox[user] = append(n.inbox[user], stored)
 	}
 }
 
-// str returns the index of s in strs, adding a copy of it if it is new.
-func (n *Notifications) str(s string) uint32 {
-	if i, ok := n.index[s]; ok {
-		return i
-	}
-	c := strings.Clone(s)
-	i := uint32(len(n.strs))
-	n.strs = append(n.strs, c)
-	n.index[c] = i
-	return i
-}
-
 // notification returns x as the API shows it.
 func (n *Notifications) notification(x storedNotification) Notification {
 	return Notification{
-		ID: x.id, Kind: n.strs[x.kind], CaseID: x.caseID, EvidenceID: x.evidenceID, At: x.at.time(),
-		Principal: domain.Principal{Type: domain.PrincipalType(n.strs[x.principalType]), ID: x.principal},
-		Level:     domain.AccessLevel(n.strs[x.level]), ExpiresAt: x.expiresAt.time(),
-		AccessClass: domain.AccessClass(n.strs[x.class]), PreviousClass: domain.AccessClass(n.strs[x.previousClass]),
-		ActorName: n.strs[x.actorName],
+		ID: x.id, Kind: n.strs.str(x.kind), CaseID: x.caseID, EvidenceID: x.evidenceID, At: x.at.time(),
+		Principal: domain.Principal{Type: domain.PrincipalType(n.strs.str(x.principalType)), ID: x.principal},
+		Level:     domain.AccessLevel(n.strs.str(x.level)), ExpiresAt: x.expiresAt.time(),
+		AccessClass: domain.AccessClass(n.strs.str(x.class)), PreviousClass: domain.AccessClass(n.strs.str(x.previousClass)),
+		ActorName: n.strs.str(x.actorName),
 	}
 }
 

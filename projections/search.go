@@ -91,7 +91,7 @@ func (c *Cases) Search(s domain.Subject, q SearchQuery, now time.Time) (SearchRe
 	o := c.orgs[s.OrgID]
 	bound := int32(0) // seqs below bound are candidates
 	if o != nil {
-		bound = int32(len(o.all))
+		bound = o.n
 	}
 	if q.Cursor != "" {
 		seq, err := c.parseCursor(q.Cursor, s, now)
@@ -113,6 +113,7 @@ func (c *Cases) Search(s domain.Subject, q SearchQuery, now time.Time) (SearchRe
 	text := []byte(strings.ToLower(strings.TrimSpace(q.Text)))
 	limit := limitOf(q.Limit)
 	res.Items = make([]CaseView, 0, min(limit, int(bound)))
+	var access domain.AccessList // the candidate's, reused
 	for {
 		seq, ok := it.next()
 		if !ok {
@@ -124,17 +125,19 @@ func (c *Cases) Search(s domain.Subject, q SearchQuery, now time.Time) (SearchRe
 		if len(text) > 0 && !o.matches(seq, text) {
 			continue
 		}
-		entry := o.all[seq]
-		switch {
-		case q.OwnerID != uuid.Nil && entry.view.OwnerID != q.OwnerID:
-		case !domain.CanList(s, entry.view.Case, now):
-		default:
-			if len(res.Items) == limit {
-				res.NextCursor = cursorOf(res.Items[limit-1].ID)
-				return res, nil
-			}
-			res.Items = append(res.Items, entry.copyView())
+		entry := o.entry(seq)
+		if q.OwnerID != uuid.Nil && entry.ownerID != q.OwnerID {
+			continue
 		}
+		access = c.accessOf(entry, access[:0])
+		if !domain.CanList(s, c.caseOf(entry, access), now) {
+			continue
+		}
+		if len(res.Items) == limit {
+			res.NextCursor = cursorOf(res.Items[limit-1].ID)
+			return res, nil
+		}
+		res.Items = append(res.Items, c.view(entry))
 	}
 	return res, nil
 }
@@ -187,11 +190,15 @@ func (c *Cases) parseCursor(cursor string, s domain.Subject, now time.Time) (int
 	if err != nil || len(raw) != len(uuid.UUID{}) {
 		return 0, ErrInvalidCursor
 	}
-	entry, ok := c.cases[uuid.UUID(raw)]
-	if !ok || !domain.CanList(s, entry.view.Case, now) {
+	ref, ok := c.cases[uuid.UUID(raw)]
+	if !ok {
 		return 0, ErrInvalidCursor
 	}
-	return entry.seq, nil
+	entry := c.orgList[ref.org].entry(ref.seq)
+	if !domain.CanList(s, c.caseOf(entry, c.accessOf(entry, nil)), now) {
+		return 0, ErrInvalidCursor
+	}
+	return ref.seq, nil
 }
 
 // seqIter yields seqs in descending order, each at most once.

@@ -215,7 +215,7 @@ func (c *Cases) create(env eventstore.Envelope, id uuid.UUID, e domain.CaseCreat
 // store brings entry from old to next, the case's state after an event:
 // what changed is stored anew, what did not is kept.
 func (c *Cases) store(entry *caseEntry, old, next domain.Case) {
-	if entry.text == "" || next.Title != old.Title || next.Description != old.Description {
+	if next.Title != old.Title || next.Description != old.Description {
 		entry.text, entry.titleLen = next.Title+next.Description, int32(len(next.Title))
 	}
 	entry.ownerID = next.OwnerID

@@ -158,7 +158,7 @@ func (c *Cases) Apply(env eventstore.Envelope, e domain.Event) error {
 	}
 	o := c.orgList[ref.org]
 	entry := o.entry(ref.seq)
-	old := c.caseOf(entry, c.accessOf(entry, nil))
+	old := c.state(entry)
 	next := old.Evolve(e)
 	c.store(entry, old, next)
 	entry.updatedAt, entry.revision = instantOf(env.RecordedAt), env.Revision
@@ -251,6 +251,16 @@ func (c *Cases) accessOf(entry *caseEntry, buf domain.AccessList) domain.AccessL
 	return buf
 }
 
+// state returns entry's case with a fresh copy of its access list. Its
+// folders and evidence are the entry's own: the caller must not change
+// them.
+func (c *Cases) state(entry *caseEntry) domain.Case {
+	return c.caseOf(entry, c.accessOf(entry, nil))
+}
+
+// at returns the entry ref names.
+func (c *Cases) at(ref caseRef) *caseEntry { return c.orgList[ref.org].entry(ref.seq) }
+
 // caseOf returns entry's case with access as its access list. Its folders
 // and evidence are the entry's own: the caller must not change them.
 func (c *Cases) caseOf(entry *caseEntry, access domain.AccessList) domain.Case {
@@ -342,7 +352,7 @@ func (c *Cases) Case(id uuid.UUID) (CaseView, bool) {
 	if !ok {
 		return CaseView{}, false
 	}
-	return c.view(c.orgList[ref.org].entry(ref.seq)), true
+	return c.view(c.at(ref)), true
 }
 
 // CaseOfEvidence returns the case that holds evidence item evidenceID now;
@@ -354,7 +364,7 @@ func (c *Cases) CaseOfEvidence(evidenceID uuid.UUID) (uuid.UUID, bool) {
 
 // view returns entry as a CaseView whose slices are copies.
 func (c *Cases) view(entry *caseEntry) CaseView {
-	v := CaseView{Case: c.caseOf(entry, c.accessOf(entry, nil)),
+	v := CaseView{Case: c.state(entry),
 		CreatedAt: entry.createdAt.time(), UpdatedAt: entry.updatedAt.time(), Revision: entry.revision}
 	v.Folders = slices.Clone(v.Folders)
 	v.Evidence = slices.Clone(v.Evidence)

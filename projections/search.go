@@ -194,8 +194,7 @@ func (c *Cases) parseCursor(cursor string, s domain.Subject, now time.Time) (int
 	if !ok {
 		return 0, ErrInvalidCursor
 	}
-	entry := c.orgList[ref.org].entry(ref.seq)
-	if !domain.CanList(s, c.caseOf(entry, c.accessOf(entry, nil)), now) {
+	if !domain.CanList(s, c.state(c.at(ref)), now) {
 		return 0, ErrInvalidCursor
 	}
 	return ref.seq, nil

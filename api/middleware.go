@@ -14,6 +14,37 @@ import (
 
 const requestKey = "custodian.request"
 
+// maxRequestIDLen bounds the X-Request-Id a client may choose.
+const maxRequestIDLen = 128
+
+// dropBadRequestID removes a client's X-Request-Id unless it is 1 to
+// maxRequestIDLen printable ASCII characters, so that echo's RequestID, next
+// in line, generates one instead. The id is logged and stored in the
+// metadata of every event the request appends, where text must be UTF-8:
+// a header the client got wrong must not turn a command into a 500.
+func dropBadRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if id := h.Get(echo.HeaderXRequestID); id != "" && !printableASCII(id, maxRequestIDLen) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+// printableASCII says whether s is 1 to max characters from '!' to '~'.
+func printableASCII(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '!' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // authenticate verifies the bearer token, waits for the read models to be
 // consistent with this process's acknowledged writes (so that a revoked
 // grant is never honoured), resolves the caller, and answers a retried

@@ -68,10 +68,15 @@ func (s *server) createOrg(c echo.Context) error {
 	if err := s.waitFor(ctx, eventstore.Start); err != nil {
 		return err
 	}
+	// The administrator is created by the last of three appends: its
+	// fields are checked before the first, so that bad input appends nothing.
+	if err := domain.CheckUserFields(dto.Admin.Name, dto.Admin.Email, dto.Admin.BadgeID); err != nil {
+		return inField("admin", err)
+	}
 	if err := s.directory(func(d *projections.Directory) error {
 		return domain.CheckSubject(dto.Admin.Subject, userID, d.SubjectHolder, s.auth.IsOperator)
 	}); err != nil {
-		return err
+		return inField("admin", err)
 	}
 	org, err := execute(ctx, s, r, step[domain.Organization]{
 		stream: domain.OrganizationStream(orgID),

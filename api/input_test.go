@@ -38,3 +38,32 @@ func TestClientRequestID(t *testing.T) {
 		})
 	}
 }
+
+// Invalid input the domain refuses names its field in the problem's errors,
+// as the decoder's refusals do, nested fields with their parent's name.
+func TestDomainRefusalNamesTheField(t *testing.T) {
+	w := newCaseWorld(t)
+	caseID := w.createCase(w.sup, map[string]any{"title": "x"})["id"].(string)
+	for _, tc := range []struct{ sub, method, path, body, field string }{
+		{w.sup, "POST", "/v1/cases", `{"title":"a\u0001b"}`, "title"},
+		{w.sup, "POST", "/v1/cases", `{"title":"` + strings.Repeat("t", 501) + `"}`, "title"},
+		{w.admin, "POST", "/v1/users", `{"name":"u","email":"nope","roleId":"` + w.org.AdminRoleID + `"}`, "email"},
+		{w.admin, "POST", "/v1/groups", `{"name":"` + strings.Repeat("x", 201) + `"}`, "name"},
+		{w.sup, "POST", "/v1/cases/" + caseID + "/access", `{"entries":[{"principal":{"type":"user","id":"` + w.sup2 + `"},"level":"view"},` +
+			`{"principal":{"type":"user","id":"` + w.sup2 + `"},"level":"view"}]}`, "entries[1].principal"},
+		{w.sup, "POST", "/v1/cases/" + caseID + "/access", `{"entries":[{"principal":{"type":"user","id":"` + w.sup2 + `"},"level":"view",` +
+			`"expiresAt":"2001-01-01T00:00:00Z"}]}`, "entries[0].expiresAt"},
+		{"operator", "POST", "/v1/orgs", `{"name":"x","admin":{"name":"a","email":"nope"}}`, "admin.email"},
+		{"operator", "POST", "/v1/orgs", `{"name":"x","admin":{"name":"a\u0001","email":"a@b"}}`, "admin.name"},
+		{"operator", "POST", "/v1/orgs", `{"name":"x","admin":{"name":"a","email":"a@b","subject":"has space"}}`, "admin.subject"},
+	} {
+		before := w.h.head()
+		r := w.h.do(tc.sub, tc.method, tc.path, tc.body)
+		require.Equal(t, http.StatusBadRequest, r.Code, "%s %s: %s", tc.method, tc.path, r.Body)
+		errs, _ := r.JSON(t)["errors"].([]any)
+		require.Len(t, errs, 1, "%s %s: %s", tc.method, tc.path, r.Body)
+		assert.Equal(t, tc.field, errs[0].(map[string]any)["field"], "%s %s", tc.method, tc.path)
+		assert.NotEmpty(t, errs[0].(map[string]any)["message"])
+		assert.Equal(t, before, w.h.head(), "%s %s appended", tc.method, tc.path)
+	}
+}

@@ -43,6 +43,19 @@ func invalid(field, message string) error {
 	return &inputError{fields: []FieldError{{Field: field, Message: message}}}
 }
 
+// inField returns err with the field of its domain.FieldError, if it has
+// one, placed under parent (as "parent.field"), for input nested in the
+// request body; other errors unchanged.
+func inField(parent string, err error) error {
+	var fe *domain.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	nested := *fe
+	nested.Field = parent + "." + fe.Field
+	return &nested
+}
+
 // Errors of the api itself; problem maps each to its status.
 var (
 	errUnauthenticated = errors.New("authentication required")
@@ -97,6 +110,10 @@ func problemFor(err error) Problem {
 		p := Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: err.Error()}
 		if status == http.StatusNotFound {
 			p.Detail = "not found" // never say why: the caller may not know it exists
+		}
+		var fe *domain.FieldError
+		if status == http.StatusBadRequest && errors.As(err, &fe) {
+			p.Errors = []FieldError{{Field: fe.Field, Message: fe.Reason}}
 		}
 		return p
 	case errors.As(err, &he):

@@ -216,13 +216,13 @@ func (c Case) create(cmd CreateCase) ([]Event, error) {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	if !class.Valid() {
-		return nil, fmt.Errorf("%s: %q: %w", op, class, ErrInvalidAccessClass)
+		return nil, fmt.Errorf("%s: %w", op, classErr(class))
 	}
 	owner := cmd.OwnerID
 	if owner == uuid.Nil {
 		owner = cmd.Actor.UserID
 	} else if cmd.OwnerOrgID != cmd.Actor.OrgID {
-		return nil, fmt.Errorf("%s: owner %s: %w", op, owner, ErrUnknownUser)
+		return nil, fmt.Errorf("%s: %w", op, ownerErr(owner))
 	}
 	if !CanCreateCase(cmd.Actor) {
 		return nil, forbidden(op, cmd.CaseID, string(ActionCreateCases))
@@ -269,7 +269,7 @@ func (c Case) edit(cmd EditCase) ([]Event, error) {
 	}
 	if cmd.Owner.Set {
 		if cmd.Owner.Value == uuid.Nil || cmd.OwnerOrgID != c.OrgID {
-			return nil, fmt.Errorf("%s %s: owner %s: %w", op, c.ID, cmd.Owner.Value, ErrUnknownUser)
+			return nil, fmt.Errorf("%s %s: %w", op, c.ID, ownerErr(cmd.Owner.Value))
 		}
 		if cmd.Owner.Value != c.OwnerID {
 			events = append(events, CaseOwnerChanged{CaseID: c.ID, OwnerID: cmd.Owner.Value, PreviousOwnerID: c.OwnerID})
@@ -312,10 +312,10 @@ func (c Case) addEvidence(cmd AddEvidence) ([]Event, error) {
 	}
 	given := cmd.AccessClass
 	if given != "" && !given.Valid() {
-		return nil, fmt.Errorf("%s %s: %q: %w", op, c.ID, given, ErrInvalidAccessClass)
+		return nil, fmt.Errorf("%s %s: %w", op, c.ID, classErr(given))
 	}
 	if cmd.FolderID != uuid.Nil && !slices.ContainsFunc(c.Folders, func(f Folder) bool { return f.ID == cmd.FolderID }) {
-		return nil, fmt.Errorf("%s %s: folder %s: %w", op, c.ID, cmd.FolderID, ErrUnknownFolder)
+		return nil, fmt.Errorf("%s %s: %w", op, c.ID, fieldErr("folderId", ErrUnknownFolder, "%s is not a folder of this case", cmd.FolderID))
 	}
 	if !CanAddEvidence(cmd.Actor, c, cmd.Now) {
 		return nil, forbidden(op, c.ID, string(ActionAddEvidence))

@@ -16,7 +16,7 @@ func (c Case) changeClass(cmd ChangeAccessClass) ([]Event, error) {
 	}
 	to := cmd.AccessClass
 	if !to.Valid() {
-		return nil, fmt.Errorf("%s %s: %q: %w", op, c.ID, to, ErrInvalidAccessClass)
+		return nil, fmt.Errorf("%s %s: %w", op, c.ID, classErr(to))
 	}
 	if to == c.AccessClass {
 		if !caseGrounds(cmd.Actor, c, cmd.Now).act() {
@@ -95,10 +95,11 @@ func (c Case) mayManage(op string, evidence uuid.UUID, actor Subject, now time.T
 	return nil
 }
 
-// validExpiry returns ErrExpiryNotInFuture for a set expiry at or before now.
-func validExpiry(expiresAt, now time.Time) error {
+// validExpiry returns ErrExpiryNotInFuture, on field, for a set expiry at or
+// before now.
+func validExpiry(field string, expiresAt, now time.Time) error {
 	if !expiresAt.IsZero() && !expiresAt.After(now) {
-		return fmt.Errorf("expiresAt %s: %w", expiresAt.UTC().Format(time.RFC3339), ErrExpiryNotInFuture)
+		return fieldErr(field, ErrExpiryNotInFuture, "%s is not after %s", expiresAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
@@ -109,21 +110,25 @@ func (c Case) grant(cmd GrantAccess) ([]Event, error) {
 		return nil, err
 	}
 	if len(cmd.Grants) == 0 {
-		return nil, fmt.Errorf("%s %s: entries are required: %w", op, c.ID, ErrInvalidInput)
+		return nil, fmt.Errorf("%s %s: %w", op, c.ID, fieldErr("entries", ErrInvalidInput, "are required"))
 	}
 	seen := make(map[Principal]bool, len(cmd.Grants))
-	for _, g := range cmd.Grants {
+	for i, g := range cmd.Grants {
+		entry := fmt.Sprintf("entries[%d]", i)
+		var err error
 		switch {
 		case !g.Principal.Valid():
-			return nil, fmt.Errorf("%s %s: principal %q %s: %w", op, c.ID, g.Principal.Type, g.Principal.ID, ErrInvalidInput)
+			err = fieldErr(entry+".principal", ErrInvalidInput, "%s %s is not a user or group", g.Principal.Type, g.Principal.ID)
 		case seen[g.Principal]:
-			return nil, fmt.Errorf("%s %s: %s %s given twice: %w", op, c.ID, g.Principal.Type, g.Principal.ID, ErrInvalidInput)
+			err = fieldErr(entry+".principal", ErrInvalidInput, "%s %s is given twice", g.Principal.Type, g.Principal.ID)
 		case !g.Level.Valid():
-			return nil, fmt.Errorf("%s %s: level %q: %w", op, c.ID, g.Level, ErrInvalidAccessLevel)
+			err = levelErr(entry+".level", g.Level)
 		case g.PrincipalOrgID != c.OrgID:
-			return nil, fmt.Errorf("%s %s: %s %s: %w", op, c.ID, g.Principal.Type, g.Principal.ID, ErrUnknownPrincipal)
+			err = fieldErr(entry+".principal", ErrUnknownPrincipal, "%s %s is not a user or group of this organization", g.Principal.Type, g.Principal.ID)
+		default:
+			err = validExpiry(entry+".expiresAt", g.ExpiresAt, cmd.Now)
 		}
-		if err := validExpiry(g.ExpiresAt, cmd.Now); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", op, c.ID, err)
 		}
 		seen[g.Principal] = true
@@ -162,10 +167,10 @@ func (c Case) modify(cmd ModifyAccess) ([]Event, error) {
 		return nil, err
 	}
 	if cmd.Level.Set && !cmd.Level.Value.Valid() {
-		return nil, fmt.Errorf("%s %s: level %q: %w", op, c.ID, cmd.Level.Value, ErrInvalidAccessLevel)
+		return nil, fmt.Errorf("%s %s: %w", op, c.ID, levelErr("level", cmd.Level.Value))
 	}
 	if cmd.ExpiresAt.Set {
-		if err := validExpiry(cmd.ExpiresAt.Value, cmd.Now); err != nil {
+		if err := validExpiry("expiresAt", cmd.ExpiresAt.Value, cmd.Now); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", op, c.ID, err)
 		}
 	}

@@ -46,7 +46,7 @@ func CheckSubject(subject string, userID uuid.UUID, holderOf func(subject string
 		return err
 	}
 	if isOperator(subject) {
-		return fmt.Errorf("subject %q: %w", subject, ErrSubjectReserved)
+		return fieldErr("subject", ErrSubjectReserved, "%q is an operator's", subject)
 	}
 	if holder, ok := holderOf(subject); ok && holder != userID {
 		return fmt.Errorf("subject %q: %w", subject, ErrSubjectTaken)
@@ -59,15 +59,15 @@ func CheckSubject(subject string, userID uuid.UUID, holderOf func(subject string
 // of users without a subject carry their id).
 func validSubject(subject string, userID uuid.UUID) error {
 	if subject == "" || len(subject) > MaxSubjectLen {
-		return fmt.Errorf("subject: length 1 to %d: %w", MaxSubjectLen, ErrInvalidInput)
+		return fieldErr("subject", ErrInvalidInput, "must be 1 to %d bytes long", MaxSubjectLen)
 	}
 	for _, r := range subject {
 		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			return fmt.Errorf("subject %q: white space or control character: %w", subject, ErrInvalidInput)
+			return fieldErr("subject", ErrInvalidInput, "%q holds white space or a control character", subject)
 		}
 	}
 	if u, err := uuid.Parse(subject); err == nil && u != userID {
-		return fmt.Errorf("subject %q: %w", subject, ErrSubjectReserved)
+		return fieldErr("subject", ErrSubjectReserved, "%q is another user's id", subject)
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package domain
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Kind classifies a refusal; api maps each Kind to one HTTP status.
 type Kind int
@@ -49,6 +52,27 @@ func KindOf(err error) Kind {
 		return de.Kind
 	}
 	return 0
+}
+
+// FieldError is a refusal of one field of a command's input. Field names it
+// as the api's JSON does ("title", "entries[2].level"), Reason says what is
+// wrong with it, and Err is the sentinel below that it wraps, so errors.Is
+// and KindOf see through it. api reports it in a problem's errors list.
+type FieldError struct {
+	Field  string
+	Reason string
+	Err    error
+}
+
+// Error returns the field, the reason and the sentinel's message.
+func (e *FieldError) Error() string { return e.Field + " " + e.Reason + ": " + e.Err.Error() }
+
+// Unwrap returns the sentinel.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// fieldErr returns a *FieldError of field wrapping err, its reason formatted.
+func fieldErr(field string, err error, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...), Err: err}
 }
 
 // Invalid input. The wrapping message names the field.

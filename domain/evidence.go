@@ -122,14 +122,14 @@ func (e Evidence) attach(cmd AttachContent) ([]Event, error) {
 func content(mediaType, sha string, size int64, required bool) (EvidenceContent, error) {
 	sha = strings.ToLower(sha)
 	if raw, err := hex.DecodeString(sha); (sha != "" || required) && (err != nil || len(raw) != 32) {
-		return EvidenceContent{}, fmt.Errorf("sha256 %q: 64 hex digits: %w", sha, ErrInvalidInput)
+		return EvidenceContent{}, fieldErr("sha256", ErrInvalidInput, "%q is not 64 hex digits", sha)
 	}
 	if size < 0 {
-		return EvidenceContent{}, fmt.Errorf("sizeBytes %d: %w", size, ErrInvalidInput)
+		return EvidenceContent{}, fieldErr("sizeBytes", ErrInvalidInput, "%d is negative", size)
 	}
 	if mediaType != "" || required {
 		if !validMediaType(mediaType) {
-			return EvidenceContent{}, fmt.Errorf("mediaType %q: %w", mediaType, ErrInvalidInput)
+			return EvidenceContent{}, fieldErr("mediaType", ErrInvalidInput, "%q is not a media type", mediaType)
 		}
 	}
 	return EvidenceContent{MediaType: mediaType, SHA256: sha, SizeBytes: size}, nil

@@ -59,7 +59,7 @@ func (g Group) Decide(cmd Command) ([]Event, error) {
 			return nil, err
 		}
 		if cmd.UserID == uuid.Nil || cmd.UserOrgID != g.OrgID {
-			return nil, fmt.Errorf("%s %s: user %s: %w", op, g.ID, cmd.UserID, ErrUnknownUser)
+			return nil, fmt.Errorf("%s %s: %w", op, g.ID, fieldErr("userId", ErrUnknownUser, "%s is not a user of this organization", cmd.UserID))
 		}
 		if !CanAdminister(cmd.Actor, g.OrgID) {
 			return nil, forbidden(op, g.ID, string(ActionAdminister))

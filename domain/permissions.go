@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"fmt"
 	"slices"
 )
 
@@ -204,7 +203,7 @@ func (p Permissions) Validate() error {
 	}
 	for _, x := range scopes {
 		if x.s != "" && x.s != ListNone && x.s != ListOwn && x.s != ListAll {
-			return fmt.Errorf("%s %q: %w", x.field, x.s, ErrInvalidPermissions)
+			return fieldErr("permissions."+x.field, ErrInvalidPermissions, "%q is not none, own or all", x.s)
 		}
 	}
 	allows := []struct {
@@ -226,12 +225,12 @@ func (p Permissions) Validate() error {
 	}
 	for _, x := range allows {
 		if x.a != "" && x.a != Allow && x.a != Deny {
-			return fmt.Errorf("%s %q: %w", x.field, x.a, ErrInvalidPermissions)
+			return fieldErr("permissions."+x.field, ErrInvalidPermissions, "%q is not allow or deny", x.a)
 		}
 	}
 	for _, a := range p.Actions {
 		if !a.Valid() {
-			return fmt.Errorf("actions %q: %w", a, ErrInvalidPermissions)
+			return fieldErr("permissions.actions", ErrInvalidPermissions, "%q is not an action", a)
 		}
 	}
 	return nil

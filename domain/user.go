@@ -48,7 +48,7 @@ func (u User) Decide(cmd Command) ([]Event, error) {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		if cmd.Role.ID == uuid.Nil || cmd.Role.OrgID != cmd.Actor.OrgID {
-			return nil, fmt.Errorf("%s: role %s: %w", op, cmd.Role.ID, ErrUnknownRole)
+			return nil, fmt.Errorf("%s: %w", op, fieldErr("roleId", ErrUnknownRole, "%s is not a role of this organization", cmd.Role.ID))
 		}
 		if !CanAdminister(cmd.Actor, cmd.Actor.OrgID) {
 			return nil, forbidden(op, cmd.UserID, string(ActionAdminister))
@@ -90,7 +90,7 @@ func (u User) update(cmd UpdateUser) ([]Event, error) {
 	newRole := cmd.CurrentRole
 	if cmd.Role.Set {
 		if cmd.Role.Value.ID == uuid.Nil || cmd.Role.Value.OrgID != u.OrgID {
-			return nil, fmt.Errorf("%s %s: role %s: %w", op, u.ID, cmd.Role.Value.ID, ErrUnknownRole)
+			return nil, fmt.Errorf("%s %s: %w", op, u.ID, fieldErr("roleId", ErrUnknownRole, "%s is not a role of this organization", cmd.Role.Value.ID))
 		}
 		role, newRole = cmd.Role.Value.ID, cmd.Role.Value
 	}
@@ -124,14 +124,12 @@ func (u User) update(cmd UpdateUser) ([]Event, error) {
 // userInput validates a new user's fields and returns its UserCreated
 // without the role.
 func userInput(userID, orgID uuid.UUID, name, email, badge, subject string) (UserCreated, error) {
-	name, errN := text("name", name, true, MaxNameLen, false)
-	email, errE := text("email", email, true, MaxNameLen, false)
-	badge, errB := text("badgeId", badge, false, MaxNameLen, false)
-	if err := firstErr(id("userId", userID), id("orgId", orgID), errN, errE, errB); err != nil {
+	if err := firstErr(id("userId", userID), id("orgId", orgID)); err != nil {
 		return UserCreated{}, err
 	}
-	if at := strings.IndexByte(email, '@'); at <= 0 || at == len(email)-1 || strings.ContainsAny(email, " \t") {
-		return UserCreated{}, fmt.Errorf("email %q: %w", email, ErrInvalidInput)
+	name, email, badge, err := userFields(name, email, badge)
+	if err != nil {
+		return UserCreated{}, err
 	}
 	if subject == "" {
 		subject = userID.String()
@@ -140,4 +138,26 @@ func userInput(userID, orgID uuid.UUID, name, email, badge, subject string) (Use
 		return UserCreated{}, err
 	}
 	return UserCreated{UserID: userID, OrgID: orgID, Name: name, Email: email, BadgeID: badge, Subject: subject}, nil
+}
+
+// CheckUserFields validates a new user's name, email and badge id as
+// CreateUser and CreateFirstAdministrator do. The api calls it before the
+// first append of a request that creates the user in a later one.
+func CheckUserFields(name, email, badgeID string) error {
+	_, _, _, err := userFields(name, email, badgeID)
+	return err
+}
+
+// userFields validates and trims a new user's name, email and badge id.
+func userFields(name, email, badge string) (string, string, string, error) {
+	name, errN := text("name", name, true, MaxNameLen, false)
+	email, errE := text("email", email, true, MaxNameLen, false)
+	badge, errB := text("badgeId", badge, false, MaxNameLen, false)
+	if err := firstErr(errN, errE, errB); err != nil {
+		return "", "", "", err
+	}
+	if at := strings.IndexByte(email, '@'); at <= 0 || at == len(email)-1 || strings.ContainsAny(email, " \t") {
+		return "", "", "", fieldErr("email", ErrInvalidInput, "%q is not an email address", email)
+	}
+	return name, email, badge, nil
 }

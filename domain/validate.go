@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -24,15 +23,15 @@ func text(field, v string, required bool, max int, multiline bool) (string, erro
 	v = strings.TrimSpace(v)
 	switch {
 	case required && v == "":
-		return "", fmt.Errorf("%s is required: %w", field, ErrInvalidInput)
+		return "", fieldErr(field, ErrInvalidInput, "is required")
 	case !utf8.ValidString(v):
-		return "", fmt.Errorf("%s is not UTF-8: %w", field, ErrInvalidInput)
+		return "", fieldErr(field, ErrInvalidInput, "is not UTF-8")
 	case utf8.RuneCountInString(v) > max:
-		return "", fmt.Errorf("%s is longer than %d characters: %w", field, max, ErrInvalidInput)
+		return "", fieldErr(field, ErrInvalidInput, "is longer than %d characters", max)
 	}
 	for _, r := range v {
 		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r')) {
-			return "", fmt.Errorf("%s holds a control character: %w", field, ErrInvalidInput)
+			return "", fieldErr(field, ErrInvalidInput, "holds a control character")
 		}
 	}
 	return v, nil
@@ -41,7 +40,7 @@ func text(field, v string, required bool, max int, multiline bool) (string, erro
 // id returns an error wrapping ErrInvalidInput when v is uuid.Nil.
 func id(field string, v uuid.UUID) error {
 	if v == uuid.Nil {
-		return fmt.Errorf("%s is required: %w", field, ErrInvalidInput)
+		return fieldErr(field, ErrInvalidInput, "is required")
 	}
 	return nil
 }
@@ -54,4 +53,19 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// classErr refuses an access class outside its enumeration, on accessClass.
+func classErr(class AccessClass) error {
+	return fieldErr("accessClass", ErrInvalidAccessClass, "%q is not unrestricted, restricted or confidential", class)
+}
+
+// levelErr refuses an access level outside its enumeration, on field.
+func levelErr(field string, level AccessLevel) error {
+	return fieldErr(field, ErrInvalidAccessLevel, "%q is not role or view", level)
+}
+
+// ownerErr refuses an owner that is not a user of the organization.
+func ownerErr(owner uuid.UUID) error {
+	return fieldErr("ownerId", ErrUnknownUser, "%s is not a user of this organization", owner)
 }

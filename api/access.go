@@ -347,6 +347,13 @@ func (t listTarget) hide(err error, res result[domain.Case]) error {
 	return err
 }
 
+// targetFunc resolves the list a request is about. The list commands call it
+// after the caller and the input are checked: an item's target comes from
+// the read model (404 for an unknown item), and bad input must answer the
+// same whether the item exists or not, so that it cannot reveal whether it
+// does.
+type targetFunc func(echo.Context) (listTarget, error)
+
 // caseTarget returns the case list named by the path's id.
 func caseTarget(c echo.Context) (listTarget, error) {
 	id, err := pathUUID(c, "id")
@@ -416,51 +423,27 @@ func (s *server) getEvidenceAccess(c echo.Context) error {
 }
 
 func (s *server) grantCaseAccess(c echo.Context) error {
-	t, err := caseTarget(c)
-	if err != nil {
-		return err
-	}
-	return s.grantAccess(c, t)
+	return s.grantAccess(c, caseTarget)
 }
 
 func (s *server) grantEvidenceAccess(c echo.Context) error {
-	t, err := s.evidenceTarget(c)
-	if err != nil {
-		return err
-	}
-	return s.grantAccess(c, t)
+	return s.grantAccess(c, s.evidenceTarget)
 }
 
 func (s *server) modifyCaseAccess(c echo.Context) error {
-	t, err := caseTarget(c)
-	if err != nil {
-		return err
-	}
-	return s.modifyAccess(c, t)
+	return s.modifyAccess(c, caseTarget)
 }
 
 func (s *server) modifyEvidenceAccess(c echo.Context) error {
-	t, err := s.evidenceTarget(c)
-	if err != nil {
-		return err
-	}
-	return s.modifyAccess(c, t)
+	return s.modifyAccess(c, s.evidenceTarget)
 }
 
 func (s *server) removeCaseAccess(c echo.Context) error {
-	t, err := caseTarget(c)
-	if err != nil {
-		return err
-	}
-	return s.removeAccess(c, t)
+	return s.removeAccess(c, caseTarget)
 }
 
 func (s *server) removeEvidenceAccess(c echo.Context) error {
-	t, err := s.evidenceTarget(c)
-	if err != nil {
-		return err
-	}
-	return s.removeAccess(c, t)
+	return s.removeAccess(c, s.evidenceTarget)
 }
 
 // listAnswer returns respond for a list command: 200 with the list as it is
@@ -476,7 +459,7 @@ func (s *server) listAnswer(r *request, t listTarget) func(domain.Case) (int, an
 }
 
 // grantAccess: POST …/access → 200 with the list.
-func (s *server) grantAccess(c echo.Context, t listTarget) error {
+func (s *server) grantAccess(c echo.Context, target targetFunc) error {
 	r, err := userCaller(c)
 	if err != nil {
 		return err
@@ -489,6 +472,10 @@ func (s *server) grantAccess(c echo.Context, t listTarget) error {
 		return err
 	}
 	grants, err := s.grants(body.Entries)
+	if err != nil {
+		return err
+	}
+	t, err := target(c)
 	if err != nil {
 		return err
 	}
@@ -505,7 +492,7 @@ func (s *server) grantAccess(c echo.Context, t listTarget) error {
 }
 
 // modifyAccess: PATCH …/access/{type}/{principalId} → 200 with the list.
-func (s *server) modifyAccess(c echo.Context, t listTarget) error {
+func (s *server) modifyAccess(c echo.Context, target targetFunc) error {
 	r, err := userCaller(c)
 	if err != nil {
 		return err
@@ -516,6 +503,10 @@ func (s *server) modifyAccess(c echo.Context, t listTarget) error {
 	}
 	var body modifyAccessRequest
 	if err := decode(c, &body); err != nil {
+		return err
+	}
+	t, err := target(c)
+	if err != nil {
 		return err
 	}
 	cmd := domain.ModifyAccess{CaseID: t.CaseID, EvidenceID: t.EvidenceID, Principal: p, Actor: r.caller.Subject, Now: r.now}
@@ -542,12 +533,16 @@ func (s *server) modifyAccess(c echo.Context, t listTarget) error {
 // removeAccess: DELETE …/access/{type}/{principalId} → 200 {}. (It does not
 // answer with the list: an actor who removed its own entry may no longer
 // see it.)
-func (s *server) removeAccess(c echo.Context, t listTarget) error {
+func (s *server) removeAccess(c echo.Context, target targetFunc) error {
 	r, err := userCaller(c)
 	if err != nil {
 		return err
 	}
 	p, err := principalParam(c)
+	if err != nil {
+		return err
+	}
+	t, err := target(c)
 	if err != nil {
 		return err
 	}

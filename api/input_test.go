@@ -67,3 +67,32 @@ func TestDomainRefusalNamesTheField(t *testing.T) {
 		assert.Equal(t, before, w.h.head(), "%s %s appended", tc.method, tc.path)
 	}
 }
+
+// The item access-list commands answer a caller who may not list an item as
+// they answer for an item that does not exist, whatever the input: bad input
+// must not reveal that a hidden item exists.
+func TestEvidenceListCommandsRevealNothing(t *testing.T) {
+	w := newCaseWorld(t)
+	caseID := w.createCase(w.ownA, map[string]any{"title": "Alma's"})["id"].(string)
+	ev := w.addEvidence(w.ownA, caseID, map[string]any{"title": "Note"})["id"].(string)
+	missing := "01890000-0000-7000-8000-000000000000"
+	for _, caller := range []string{w.ownB, w.outside, "operator"} {
+		for _, rq := range []struct {
+			method, suffix string
+			body           any
+		}{
+			{"POST", "/access", map[string]any{}},
+			{"POST", "/access", map[string]any{"entries": []any{userEntry(w.sup, "view")}}},
+			{"PATCH", "/access/nobody/x", map[string]any{"level": "view"}},
+			{"PATCH", "/access/user/" + w.sup, map[string]any{"level": "nope"}},
+			{"PATCH", "/access/user/" + w.sup, map[string]any{"level": "view"}},
+			{"DELETE", "/access/nobody/x", nil},
+			{"DELETE", "/access/user/" + w.sup, nil},
+		} {
+			hidden := w.h.do(caller, rq.method, "/v1/evidence/"+ev+rq.suffix, rq.body)
+			absent := w.h.do(caller, rq.method, "/v1/evidence/"+missing+rq.suffix, rq.body)
+			assert.Equal(t, absent.Code, hidden.Code, "%s %s%s as %s", rq.method, "/v1/evidence/…", rq.suffix, caller)
+			assert.JSONEq(t, string(absent.Body), string(hidden.Body), "%s …%s as %s", rq.method, rq.suffix, caller)
+		}
+	}
+}

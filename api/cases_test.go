@@ -453,6 +453,24 @@ func TestReportCSV(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, h.do(w.sup, "GET", "/v1/reports/cases?limit=5", nil).Code)
 }
 
+// A caller who may list a case but not view it finds it by its title, never
+// by its description, which it may not read: search and the report alike.
+func TestSearchDescriptionOnlyForViewers(t *testing.T) {
+	w := newCaseWorld(t)
+	h := w.h
+	id := w.createCase(w.ownA, map[string]any{"title": "Robbery", "description": "informant is pin 4711"})["id"].(string)
+	h.must(http.StatusForbidden, w.lister, "GET", "/v1/cases/"+id, nil)
+	found := func(sub, q string) int {
+		page := h.must(http.StatusOK, sub, "GET", "/v1/cases?q="+q, nil)
+		return len(page["items"].([]any))
+	}
+	assert.Equal(t, 1, found(w.lister, "robbery"))
+	assert.Equal(t, 0, found(w.lister, "4711"))
+	assert.Equal(t, 1, found(w.sup, "4711"), "a viewer finds it by its description")
+	report := h.do(w.lister, "GET", "/v1/reports/cases?q=4711", nil)
+	assert.Equal(t, 1, bytes.Count(report.Body, []byte("\n")), "the header only: %s", report.Body)
+}
+
 func TestSearchPagination(t *testing.T) {
 	w := newCaseWorld(t)
 	h := w.h

@@ -289,12 +289,15 @@ func (o *orgCases) setText(seq int32, title, desc string) {
 	o.texts[seq] = textSpan{start: start, titleLen: int32(mid - start), descLen: int32(len(o.text) - mid)}
 }
 
-// matches reports whether the case seq's title or description contains
-// text (lower-cased).
-func (o *orgCases) matches(seq int32, text []byte) bool {
+// matches reports whether the case seq's title, and else its description,
+// contains text (lower-cased); an empty text is in the title.
+func (o *orgCases) matches(seq int32, text []byte) (inTitle, inDesc bool) {
 	t := o.texts[seq]
 	mid := t.start + int(t.titleLen)
-	return bytes.Contains(o.text[t.start:mid], text) || bytes.Contains(o.text[mid:mid+int(t.descLen)], text)
+	if bytes.Contains(o.text[t.start:mid], text) {
+		return true, false
+	}
+	return false, bytes.Contains(o.text[mid:mid+int(t.descLen)], text)
 }
 
 // reindex brings the indexes of o from old to next, the state of case seq

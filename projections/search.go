@@ -42,8 +42,9 @@ func limitOf(limit int) int {
 
 // SearchQuery is a case search: GET /v1/cases.
 type SearchQuery struct {
-	// Text matches the title or the description, as a substring, ignoring
-	// case and surrounding white space; empty matches every case.
+	// Text matches the title or, of a case the subject may view, the
+	// description, as a substring, ignoring case and surrounding white
+	// space; empty matches every case.
 	Text string
 	// OwnerID keeps only the cases it owns; uuid.Nil means any owner.
 	OwnerID uuid.UUID
@@ -122,7 +123,8 @@ func (c *Cases) Search(s domain.Subject, q SearchQuery, now time.Time) (SearchRe
 		if k := o.class[seq]; k < 0 || !inFilter[k] {
 			continue
 		}
-		if len(text) > 0 && !o.matches(seq, text) {
+		inTitle, inDesc := o.matches(seq, text)
+		if !inTitle && !inDesc {
 			continue
 		}
 		entry := o.entry(seq)
@@ -130,8 +132,9 @@ func (c *Cases) Search(s domain.Subject, q SearchQuery, now time.Time) (SearchRe
 			continue
 		}
 		access = c.accessOf(entry, access[:0])
-		if !domain.CanList(s, c.caseOf(entry, access), now) {
-			continue
+		cs := c.caseOf(entry, access)
+		if !domain.CanList(s, cs, now) || (!inTitle && !domain.CanView(s, cs, now)) {
+			continue // a description is searched only for who may read it
 		}
 		if len(res.Items) == limit {
 			res.NextCursor = cursorOf(res.Items[limit-1].ID)

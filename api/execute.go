@@ -134,6 +134,14 @@ func execute[S domain.State[S]](ctx context.Context, s *server, r *request, st s
 			return res, nil
 		}
 		evs, err := st.decide(state)
+		if cached && !st.fresh && (err != nil || len(evs) == 0) {
+			// The cache is trusted where the append's expected revision
+			// checks it. A refusal or a no-op appends nothing, so it is
+			// decided again on the stream as stored: another instance
+			// may have written it since.
+			s.aggs.drop(st.stream)
+			continue
+		}
 		if err != nil {
 			return res, err
 		}

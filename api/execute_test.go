@@ -63,3 +63,19 @@ func TestRefusalOnCachedStateIsDecidedAgain(t *testing.T) {
 
 	h.must(http.StatusOK, w.ownB, "PATCH", "/v1/cases/"+id, `{"title":"Bert's now"}`, "Custodian-Consistency", pos)
 }
+
+// An Idempotency-Key names one request: its path, not only its route. The
+// same key and body on another case is another request, refused with 422.
+func TestIdempotencyKeyCoversThePath(t *testing.T) {
+	w := newCaseWorld(t)
+	h := w.h
+	a := w.createCase(w.sup, map[string]any{"title": "A"})["id"].(string)
+	b := w.createCase(w.sup, map[string]any{"title": "B"})["id"].(string)
+	h.must(http.StatusOK, w.sup, "PATCH", "/v1/cases/"+a, `{"title":"Renamed"}`, "Idempotency-Key", "k")
+	before := h.head()
+	r := h.do(w.sup, "PATCH", "/v1/cases/"+b, `{"title":"Renamed"}`, "Idempotency-Key", "k")
+	assert.Equal(t, http.StatusUnprocessableEntity, r.Code, string(r.Body))
+	assert.Equal(t, before, h.head())
+	again := h.must(http.StatusOK, w.sup, "PATCH", "/v1/cases/"+a, `{"title":"Renamed"}`, "Idempotency-Key", "k")
+	assert.Equal(t, a, again["id"], "the retry on the first case still replays")
+}

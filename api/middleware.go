@@ -109,7 +109,7 @@ func (s *server) idempotent(c echo.Context, r *request, key string, next echo.Ha
 	}
 	c.Request().Body = io.NopCloser(bytes.NewReader(body))
 	r.keyHash = hashKey(r.caller.TokenSubject, key)
-	r.bodyHash = hashKey(c.Request().Method, c.Path(), c.Request().URL.RawQuery, string(body))
+	r.bodyHash = hashKey(c.Request().Method, c.Request().URL.EscapedPath(), c.Request().URL.RawQuery, string(body))
 	var rec projections.RecordedRequest
 	var found bool
 	err = projections.View(s.runner, projections.RequestsName, func(q *projections.Requests) error {

@@ -550,7 +550,7 @@ func TestCaseCommandsRefuseBadInput(t *testing.T) {
 		{"grant zero expiry", "POST", "/v1/cases/" + id + "/access",
 			fmt.Sprintf(`{"entries":[{"principal":{"type":"user","id":%q},"level":"view","expiresAt":"0001-01-01T00:00:00Z"}]}`, w.ownB),
 			[]string{"entries[0].expiresAt"}},
-		{"grant principal type", "POST", "/v1/cases/" + id + "/access", `{"entries":[{"principal":"me","level":"view"}]}`, []string{"entries.principal"}},
+		{"grant principal type", "POST", "/v1/cases/" + id + "/access", `{"entries":[{"principal":"me","level":"view"}]}`, []string{"entries[0].principal"}},
 		{"modify level", "PATCH", "/v1/cases/" + id + "/access/user/" + w.ownA, `{"level":"admin"}`, []string{"level"}},
 		{"modify null level", "PATCH", "/v1/cases/" + id + "/access/user/" + w.ownA, `{"level":null}`, []string{"level"}},
 		{"modify expiry", "PATCH", "/v1/cases/" + id + "/access/user/" + w.ownA, `{"expiresAt":"2030-13-01"}`, []string{"expiresAt"}},

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	sjson "github.com/segmentio/encoding/json"
 )
 
 // validator is implemented by request bodies that check their own fields
@@ -36,12 +37,13 @@ func decode(c echo.Context, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalid("", "a JSON body is required")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	// Field names match exactly: encoding/json would also take "TITLE"
+	// for "title".
+	rest, err := sjson.Parse(body, dst, sjson.DisallowUnknownFields|sjson.DontMatchCaseInsensitiveStructFields)
+	if err != nil {
 		return decodeError(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if len(bytes.TrimSpace(rest)) > 0 {
 		return invalid("", "unexpected data after the JSON value")
 	}
 	if v, ok := dst.(validator); ok {
@@ -63,7 +65,7 @@ func decodeError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return invalid("", "malformed JSON: unexpected end")
 	case errors.As(err, &typ):
-		field := typ.Field
+		field := jsonPath(typ.Field)
 		if field == "" {
 			field = "(body)"
 		}
@@ -75,6 +77,23 @@ func decodeError(err error) error {
 		return invalid(name, "unknown field")
 	}
 	return invalid("", "malformed JSON")
+}
+
+// jsonPath writes the decoder's field path ("entries.0.level") as the
+// errors of the api name fields ("entries[0].level").
+func jsonPath(field string) string {
+	var b strings.Builder
+	for i, part := range strings.Split(field, ".") {
+		switch {
+		case part != "" && strings.Trim(part, "0123456789") == "":
+			b.WriteString("[" + part + "]")
+		case i > 0:
+			b.WriteString("." + part)
+		default:
+			b.WriteString(part)
+		}
+	}
+	return b.String()
 }
 
 func jsonKind(goKind string) string {

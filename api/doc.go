@@ -4,5 +4,7 @@
 //
 // It may import domain (and domain/eventcodec), projections, eventstore (never
 // a concrete store), echo v4, golang-jwt/jwt/v5 and coreos/go-oidc (tokens),
-// prometheus/client_golang (metrics), google/uuid and the standard library.
+// prometheus/client_golang (metrics), segmentio/encoding/json (the strict
+// request decoder: it matches field names exactly), google/uuid and the
+// standard library.
 package api

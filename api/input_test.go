@@ -96,3 +96,23 @@ func TestEvidenceListCommandsRevealNothing(t *testing.T) {
 		}
 	}
 }
+
+// Field names match exactly, as api.md spells them: another case is an
+// unknown field, and so is a second spelling beside the right one.
+func TestFieldNamesMatchExactly(t *testing.T) {
+	w := newCaseWorld(t)
+	for _, body := range []string{`{"TITLE":"x"}`, `{"Title":"x"}`, `{"title":"a","Title":"b"}`,
+		`{"title":"x","accessclass":"restricted"}`} {
+		before := w.h.head()
+		r := w.h.do(w.sup, "POST", "/v1/cases", body)
+		require.Equal(t, http.StatusBadRequest, r.Code, "%s: %s", body, r.Body)
+		errs, _ := r.JSON(t)["errors"].([]any)
+		require.Len(t, errs, 1, string(r.Body))
+		assert.Equal(t, "unknown field", errs[0].(map[string]any)["message"], body)
+		assert.Equal(t, before, w.h.head())
+	}
+	// Nested names too.
+	caseID := w.createCase(w.sup, map[string]any{"title": "x"})["id"].(string)
+	r := w.h.do(w.sup, "POST", "/v1/cases/"+caseID+"/access", `{"entries":[{"Principal":{"type":"user","id":"`+w.sup2+`"},"level":"view"}]}`)
+	assert.Equal(t, http.StatusBadRequest, r.Code, string(r.Body))
+}

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -129,4 +132,24 @@ func (n *Nullable[T]) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	return json.Unmarshal(b, &n.Value)
+}
+
+// queryParams parses the request's query string strictly: a malformed one,
+// a parameter not in allowed and a parameter given twice are 400s naming
+// each. (echo's QueryParams drops what it cannot parse.)
+func queryParams(c echo.Context, allowed ...string) (url.Values, error) {
+	vals, err := url.ParseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return nil, invalid("(query)", "malformed query string")
+	}
+	var errs fieldErrors
+	for _, name := range slices.Sorted(maps.Keys(vals)) {
+		switch {
+		case !slices.Contains(allowed, name):
+			errs.add(name, "unknown query parameter")
+		case len(vals[name]) > 1:
+			errs.add(name, "may be given once")
+		}
+	}
+	return vals, errs.err()
 }

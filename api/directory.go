@@ -142,9 +142,13 @@ func (s *server) listOrgs(c echo.Context) error {
 	if !r.caller.Operator && !domain.CanAdminister(r.caller.Subject, r.caller.OrgID()) {
 		return fmt.Errorf("list organizations: %w", domain.ErrForbidden)
 	}
+	vals, err := queryParams(c, "q")
+	if err != nil {
+		return err
+	}
 	items := []orgDTO{}
 	_ = s.directory(func(d *projections.Directory) error {
-		for _, o := range d.Orgs(c.QueryParam("q")) {
+		for _, o := range d.Orgs(vals.Get("q")) {
 			items = append(items, orgDTO{ID: o.ID, Name: o.Name})
 		}
 		return nil
@@ -566,8 +570,12 @@ func (s *server) myNotifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	vals, err := queryParams(c, "limit", "cursor")
+	if err != nil {
+		return err
+	}
 	limit := 50
-	if v := c.QueryParam("limit"); v != "" {
+	if v := vals.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
 			return invalid("limit", "a number from 1 to 200")
@@ -578,7 +586,7 @@ func (s *server) myNotifications(c echo.Context) error {
 	var next string
 	var qerr error
 	if err := projections.View(s.runner, projections.NotificationsName, func(n *projections.Notifications) error {
-		items, next, qerr = n.For(r.caller.User.ID, c.QueryParam("cursor"), limit)
+		items, next, qerr = n.For(r.caller.User.ID, vals.Get("cursor"), limit)
 		return nil
 	}); err != nil {
 		return err

@@ -116,3 +116,27 @@ func TestFieldNamesMatchExactly(t *testing.T) {
 	r := w.h.do(w.sup, "POST", "/v1/cases/"+caseID+"/access", `{"entries":[{"Principal":{"type":"user","id":"`+w.sup2+`"},"level":"view"}]}`)
 	assert.Equal(t, http.StatusBadRequest, r.Code, string(r.Body))
 }
+
+// A query string is parsed strictly where an endpoint reads one: malformed,
+// unknown or repeated parameters are 400s, never silently dropped.
+func TestQueryStringsAreStrict(t *testing.T) {
+	w := newCaseWorld(t)
+	for _, tc := range []struct{ sub, path, field string }{
+		{w.sup, "/v1/cases?cursor=%zz", "(query)"},
+		{w.sup, "/v1/cases?q=a;b", "(query)"},
+		{w.sup, "/v1/reports/cases?q=%", "(query)"},
+		{w.sup, "/v1/me/notifications?limit=%zz", "(query)"},
+		{w.sup, "/v1/me/notifications?page=2", "page"},
+		{w.sup, "/v1/me/notifications?limit=5&limit=6", "limit"},
+		{w.admin, "/v1/orgs?q=%zz", "(query)"},
+		{w.admin, "/v1/orgs?name=x", "name"},
+	} {
+		r := w.h.do(tc.sub, "GET", tc.path, nil)
+		require.Equal(t, http.StatusBadRequest, r.Code, "%s: %s", tc.path, r.Body)
+		errs, _ := r.JSON(t)["errors"].([]any)
+		require.NotEmpty(t, errs, tc.path)
+		assert.Equal(t, tc.field, errs[0].(map[string]any)["field"], tc.path)
+	}
+	w.h.must(http.StatusOK, w.sup, "GET", "/v1/me/notifications?limit=5", nil)
+	w.h.must(http.StatusOK, w.admin, "GET", "/v1/orgs?q=met", nil)
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,21 +51,11 @@ func searchQuery(c echo.Context, paging bool) (projections.SearchQuery, error) {
 	if paging {
 		allowed = append(allowed, "limit", "cursor")
 	}
-	vals := c.QueryParams()
+	vals, err := queryParams(c, allowed...)
+	if err != nil {
+		return projections.SearchQuery{}, err
+	}
 	var errs fieldErrors
-	names := make([]string, 0, len(vals))
-	for name := range vals {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		switch {
-		case !slices.Contains(allowed, name):
-			errs.add(name, "unknown query parameter")
-		case len(vals[name]) > 1:
-			errs.add(name, "may be given once")
-		}
-	}
 	q := projections.SearchQuery{Text: vals.Get("q"), Cursor: vals.Get("cursor")}
 	if utf8.RuneCountInString(q.Text) > maxSearchText || !utf8.ValidString(q.Text) {
 		errs.add("q", "must be UTF-8 text of at most 500 characters")

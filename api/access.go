@@ -677,7 +677,7 @@ func (s *server) bulkGrant(c echo.Context) error {
 			}
 		case domain.Forbidden:
 			result.Status = bulkForbidden
-			s.recordRefusal(c, err, http.StatusForbidden)
+			s.recordRefusal(c, &refusedOn{err: err, targetType: "case", targetID: id.String()}, http.StatusForbidden)
 		case domain.Invalid, domain.Refused, domain.Conflict:
 			result.Status = bulkInvalid
 		default:

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -399,8 +400,12 @@ func TestBulkGrantMixedResults(t *testing.T) {
 	// Alma now finds the granted case.
 	h.must(http.StatusOK, w.ownA, "GET", "/v1/cases/"+granted, nil)
 	// Refused attempts recorded: the 403 and the hidden case (not the missing one; the
-	// foreign case is hidden too).
-	assert.Len(t, h.refusals(w.org.ID)[before:], 3)
+	// foreign case is hidden too), each naming its case.
+	var targets []string
+	for _, rec := range h.refusals(w.org.ID)[before:] {
+		targets = append(targets, rec.TargetType+" "+rec.TargetID+" "+strconv.Itoa(rec.Status))
+	}
+	assert.Equal(t, []string{"case " + forbidden + " 403", "case " + hiddenCase + " 404", "case " + foreign + " 404"}, targets)
 
 	// Granting again is harmless: granted, nothing new appended to the case.
 	head := h.head()

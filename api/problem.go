@@ -65,6 +65,17 @@ var (
 	errIdempotencyBody = errors.New("the Idempotency-Key was used before with another request")
 )
 
+// refusedOn names the target of a refusal where the route does not: one
+// case of a bulk grant.
+type refusedOn struct {
+	err        error
+	targetType string
+	targetID   string
+}
+
+func (r *refusedOn) Error() string { return r.err.Error() }
+func (r *refusedOn) Unwrap() error { return r.err }
+
 // hidden marks a 404 that hides something that exists from the caller; it
 // is recorded as a refused attempt.
 type hidden struct {

@@ -73,7 +73,11 @@ func (s *server) recordRefusal(c echo.Context, err error, status int) {
 		return
 	}
 	var h *hidden
+	var on *refusedOn
 	targetType, targetID := targetOf(c)
+	if errors.As(err, &on) {
+		targetType, targetID = on.targetType, on.targetID
+	}
 	switch {
 	case status == http.StatusForbidden:
 	case status == http.StatusNotFound && errors.As(err, &h):

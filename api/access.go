@@ -671,13 +671,13 @@ func (s *server) bulkGrant(c echo.Context) error {
 		switch domain.KindOf(err) {
 		case domain.NotFound:
 			result.Status, result.Detail = bulkNotFound, ""
-			var h *hidden
-			if herr := hideCase(err, res.Existed, id); errors.As(herr, &h) {
+			var t *targeted
+			if herr := hideCase(err, res.Existed, id); errors.As(herr, &t) {
 				s.recordRefusal(c, herr, http.StatusNotFound)
 			}
 		case domain.Forbidden:
 			result.Status = bulkForbidden
-			s.recordRefusal(c, &refusedOn{err: err, targetType: "case", targetID: id.String()}, http.StatusForbidden)
+			s.recordRefusal(c, &targeted{err: err, targetType: "case", targetID: id.String()}, http.StatusForbidden)
 		case domain.Invalid, domain.Refused, domain.Conflict:
 			result.Status = bulkInvalid
 		default:

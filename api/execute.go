@@ -248,7 +248,7 @@ func hide(err error, exists bool, targetType string, id uuid.UUID) error {
 		errors.Is(err, domain.ErrUserNotFound) || errors.Is(err, domain.ErrRoleNotFound) ||
 		errors.Is(err, domain.ErrGroupNotFound) || errors.Is(err, domain.ErrOrganizationNotFound)
 	if exists && aggregateNotFound {
-		return &hidden{err: err, targetType: targetType, targetID: id.String()}
+		return &targeted{err: err, targetType: targetType, targetID: id.String()}
 	}
 	return err
 }

@@ -65,27 +65,18 @@ var (
 	errIdempotencyBody = errors.New("the Idempotency-Key was used before with another request")
 )
 
-// refusedOn names the target of a refusal where the route does not: one
-// case of a bulk grant.
-type refusedOn struct {
+// targeted names the target of a refusal, for its record in the audit
+// stream, where the route does not (one case of a bulk grant) or the refusal
+// is a 404: a 404 carrying it hides something that exists from the caller
+// (hide), and is recorded as a refused attempt like a 403.
+type targeted struct {
 	err        error
 	targetType string
 	targetID   string
 }
 
-func (r *refusedOn) Error() string { return r.err.Error() }
-func (r *refusedOn) Unwrap() error { return r.err }
-
-// hidden marks a 404 that hides something that exists from the caller; it
-// is recorded as a refused attempt.
-type hidden struct {
-	err        error
-	targetType string
-	targetID   string
-}
-
-func (h *hidden) Error() string { return h.err.Error() }
-func (h *hidden) Unwrap() error { return h.err }
+func (t *targeted) Error() string { return t.err.Error() }
+func (t *targeted) Unwrap() error { return t.err }
 
 // problemFor maps an error to its problem document: the one place where
 // errors become HTTP.

@@ -72,16 +72,11 @@ func (s *server) recordRefusal(c echo.Context, err error, status int) {
 	if r.caller.Operator || r.caller.User.ID == uuid.Nil {
 		return
 	}
-	var h *hidden
-	var on *refusedOn
-	targetType, targetID := targetOf(c)
-	if errors.As(err, &on) {
-		targetType, targetID = on.targetType, on.targetID
-	}
+	var t *targeted
+	named := errors.As(err, &t)
 	switch {
 	case status == http.StatusForbidden:
-	case status == http.StatusNotFound && errors.As(err, &h):
-		targetType, targetID = h.targetType, h.targetID
+	case status == http.StatusNotFound && named:
 	case status == http.StatusUnprocessableEntity && domain.KindOf(err) == domain.Refused:
 	default:
 		return
@@ -89,6 +84,10 @@ func (s *server) recordRefusal(c echo.Context, err error, status int) {
 	ok, suppressed := s.refusals.allow(r.caller.User.ID.String(), r.now)
 	if !ok {
 		return
+	}
+	targetType, targetID := targetOf(c)
+	if named {
+		targetType, targetID = t.targetType, t.targetID
 	}
 	ev := domain.AccessDenied{
 		OrgID: r.caller.User.OrgID, Method: c.Request().Method, Route: c.Path(),

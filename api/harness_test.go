@@ -43,8 +43,9 @@ func newHarness(t *testing.T) *harness {
 	go func() { defer close(done); _ = runner.Run(ctx) }()
 	auth, err := api.NewAuthenticator(ctx, api.AuthConfig{Secret: []byte(testSecret), Operators: []string{"operator"}}, now)
 	require.NoError(t, err)
-	h, err := api.NewServer(api.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: store,
-		Runner: runner, Auth: auth, Now: now, Background: ctx, Metrics: api.NewMetrics()})
+	metrics := api.NewMetrics() // as serve has it: the store counts its appends
+	h, err := api.NewServer(api.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: metrics.CountAppends(store),
+		Runner: runner, Auth: auth, Now: now, Background: ctx, Metrics: metrics})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		cancel()

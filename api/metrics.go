@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/custodian/custodian/eventstore"
 )
 
 // Metrics are the Prometheus metrics the server exposes at /metrics.
@@ -28,7 +31,7 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "method", "status"}),
 		appends: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "custodian_events_appended_total", Help: "Events appended by this process.",
+			Name: "custodian_events_appended_total", Help: "Events in the appends this process had acknowledged.",
 		}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "custodian_projection_lag", Help: "Log head minus projection checkpoint (events on the embedded store).",
@@ -39,8 +42,37 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// Appended counts n appended events.
-func (m *Metrics) Appended(n int) { m.appends.Add(float64(n)) }
+// CountAppends returns st with the events of its acknowledged appends
+// counted in custodian_events_appended_total. serve hands the one store of
+// the process through it, to the api and the reactors alike.
+func (m *Metrics) CountAppends(st eventstore.Store) eventstore.Store {
+	return countingStore{Store: st, m: m}
+}
+
+type countingStore struct {
+	eventstore.Store
+	m *Metrics
+}
+
+func (c countingStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	res, err := c.Store.Append(ctx, stream, expected, events...)
+	if err == nil {
+		c.m.appends.Add(float64(len(events)))
+	}
+	return res, err
+}
+
+// methods are the label values of the request methods: any other method is
+// "OTHER", so that a client cannot add series by inventing methods.
+var methods = map[string]bool{http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true}
+
+func methodLabel(method string) string {
+	if methods[method] {
+		return method
+	}
+	return "OTHER"
+}
 
 func (m *Metrics) middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -51,7 +83,7 @@ func (m *Metrics) middleware() echo.MiddlewareFunc {
 			if err != nil {
 				status = problemFor(err).Status
 			}
-			m.requests.WithLabelValues(c.Path(), c.Request().Method, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+			m.requests.WithLabelValues(c.Path(), methodLabel(c.Request().Method), strconv.Itoa(status)).Observe(time.Since(start).Seconds())
 			return err
 		}
 	}

@@ -85,14 +85,15 @@ func NewServer(cfg Config) (http.Handler, error) {
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(dropBadRequestID, middleware.RequestID())
 	e.Use(s.logRequests())
+	if s.metrics != nil {
+		e.Use(s.metrics.middleware())
+	}
+	// Recover inside the metrics: a recovered panic is counted as its 500.
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogLevel: 0,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			s.log.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err, "stack", string(stack))
 			return err
 		}}))
-	if s.metrics != nil {
-		e.Use(s.metrics.middleware())
-	}
 	e.Use(s.limitBody)
 	s.routes(e)
 	return e, nil

@@ -62,11 +62,13 @@ func serve(ctx context.Context, name string, args []string, getenv func(string) 
 			return err
 		}
 	}
-	store, err := openStore(ctx, cfg)
+	opened, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer opened.Close()
+	metrics := api.NewMetrics()
+	store := metrics.CountAppends(opened)
 
 	auth, err := api.NewAuthenticator(ctx, api.AuthConfig{Secret: secret, Issuer: cfg.OIDCIssuer,
 		Audience: cfg.OIDCAudience, Operators: cfg.Operators}, time.Now)
@@ -94,7 +96,7 @@ func serve(ctx context.Context, name string, args []string, getenv func(string) 
 	defer stopBackground()
 
 	handler, err := api.NewServer(api.Config{Logger: logger, Store: store, Runner: runner, Auth: auth,
-		Now: time.Now, Background: bg, Metrics: api.NewMetrics()})
+		Now: time.Now, Background: bg, Metrics: metrics})
 	if err != nil {
 		return err
 	}

@@ -61,14 +61,20 @@ func NewAuthenticator(ctx context.Context, cfg AuthConfig, now func() time.Time)
 		}
 	}
 	switch {
+	case cfg.Issuer != "" && cfg.Audience == "":
+		return nil, errors.New("auth: an OIDC issuer needs an audience (CUSTODIAN_OIDC_AUDIENCE): " +
+			"without one, a token the issuer made for any other application would be accepted")
 	case cfg.Issuer != "":
-		provider, err := oidc.NewProvider(ctx, cfg.Issuer)
+		// go-oidc fetches the keys again for a token signed with a key it
+		// does not know; the limiter keeps forged tokens from making every
+		// request a fetch.
+		limited := &http.Client{Timeout: 30 * time.Second, Transport: newFetchLimiter(http.DefaultTransport, minKeyFetch, now)}
+		provider, err := oidc.NewProvider(oidc.ClientContext(ctx, limited), cfg.Issuer)
 		if err != nil {
 			return nil, fmt.Errorf("oidc issuer %s: %w", cfg.Issuer, err)
 		}
 		a.verifier = provider.Verifier(&oidc.Config{
 			ClientID:             cfg.Audience,
-			SkipClientIDCheck:    cfg.Audience == "",
 			SupportedSigningAlgs: []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "EdDSA"},
 			Now:                  now,
 		})

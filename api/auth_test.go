@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,10 @@ import (
 type fakeIssuer struct {
 	srv *httptest.Server
 	key *rsa.PrivateKey
+	// rotated, when set, is published beside key as "k2".
+	rotated atomic.Pointer[rsa.PrivateKey]
+	// fetches counts the requests for the keys.
+	fetches atomic.Int64
 }
 
 func newFakeIssuer(t *testing.T) *fakeIssuer {
@@ -38,12 +43,18 @@ func newFakeIssuer(t *testing.T) *fakeIssuer {
 			"id_token_signing_alg_values_supported": []string{"RS256"},
 		})
 	})
-	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"keys": []any{map[string]any{
-			"kty": "RSA", "alg": "RS256", "use": "sig", "kid": "k1",
+	jwk := func(kid string, key *rsa.PrivateKey) map[string]any {
+		return map[string]any{"kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
 			"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()),
-			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes()),
-		}}})
+			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes())}
+	}
+	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
+		f.fetches.Add(1)
+		keys := []any{jwk("k1", key)}
+		if k2 := f.rotated.Load(); k2 != nil {
+			keys = append(keys, jwk("k2", k2))
+		}
+		json.NewEncoder(w).Encode(map[string]any{"keys": keys})
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
@@ -51,8 +62,12 @@ func newFakeIssuer(t *testing.T) *fakeIssuer {
 }
 
 func (f *fakeIssuer) token(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+	return f.tokenWithKid(t, method, key, "k1", claims)
+}
+
+func (f *fakeIssuer) tokenWithKid(t *testing.T, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
 	tok := jwt.NewWithClaims(method, claims)
-	tok.Header["kid"] = "k1"
+	tok.Header["kid"] = kid
 	s, err := tok.SignedString(key)
 	require.NoError(t, err)
 	return s
@@ -102,4 +117,49 @@ func TestOIDCTokens(t *testing.T) {
 	}
 	_, err = auth.Token("x", time.Hour)
 	assert.Error(t, err, "no HS256 tokens are minted in OIDC mode")
+}
+
+// An issuer without an audience is a configuration error: every token the
+// issuer made for any other application would be accepted.
+func TestOIDCNeedsAnAudience(t *testing.T) {
+	f := newFakeIssuer(t)
+	_, err := api.NewAuthenticator(context.Background(), api.AuthConfig{Issuer: f.srv.URL}, time.Now)
+	assert.ErrorContains(t, err, "audience")
+}
+
+// Tokens naming keys the issuer does not publish make go-oidc fetch the keys
+// again; the server asks the issuer at most once in 10 s, and a key the
+// issuer rotates in counts once that has passed.
+func TestOIDCKeyFetchesAreLimited(t *testing.T) {
+	f := newFakeIssuer(t)
+	ctx := context.Background()
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	auth, err := api.NewAuthenticator(ctx, api.AuthConfig{Issuer: f.srv.URL, Audience: "custodian"}, now)
+	require.NoError(t, err)
+	claims := func() jwt.MapClaims {
+		return jwt.MapClaims{"iss": f.srv.URL, "aud": "custodian", "sub": "dana@idp",
+			"exp": now().Add(time.Hour).Unix(), "iat": now().Unix(), "jti": rand.Text()}
+	}
+	_, err = api.VerifyForTest(ctx, auth, f.token(t, jwt.SigningMethodRS256, f.key, claims()))
+	require.NoError(t, err)
+	before := f.fetches.Load()
+	forger, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	for range 20 {
+		_, err := api.VerifyForTest(ctx, auth, f.tokenWithKid(t, jwt.SigningMethodRS256, forger, rand.Text(), claims()))
+		require.Error(t, err)
+	}
+	assert.LessOrEqual(t, f.fetches.Load()-before, int64(1), "20 forged tokens")
+
+	rotated, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	f.rotated.Store(rotated)
+	_, err = api.VerifyForTest(ctx, auth, f.tokenWithKid(t, jwt.SigningMethodRS256, rotated, "k2", claims()))
+	assert.Error(t, err, "within 10 s of the last fetch the new key is not known yet")
+	clock.Add(int64(11 * time.Second))
+	sub, err := api.VerifyForTest(ctx, auth, f.tokenWithKid(t, jwt.SigningMethodRS256, rotated, "k2", claims()))
+	require.NoError(t, err, "after 10 s the keys are fetched again")
+	assert.Equal(t, "dana@idp", sub)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ type Config struct {
 	Operators       []string
 	Demo            bool
 	ShutdownTimeout time.Duration
-	LogLevel        string
+	LogLevel        slog.Level
 	CPUProfile      string
 	MemProfile      string
 	Procs           int
@@ -66,7 +67,11 @@ func parseServeFlags(name string, args []string, getenv func(string) string, std
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish on SIGTERM")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a heap profile to this file at shutdown, after a collection (for performance work)")
-	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "CUSTODIAN_LOG_LEVEL", "info"), "debug, info, warn or error (CUSTODIAN_LOG_LEVEL)")
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(envOr(getenv, "CUSTODIAN_LOG_LEVEL", "info"))); err != nil {
+		return Config{}, errors.New(name + ": CUSTODIAN_LOG_LEVEL: debug, info, warn or error")
+	}
+	fs.TextVar(&cfg.LogLevel, "log-level", level, "debug, info, warn or error (CUSTODIAN_LOG_LEVEL)")
 	procs, err := envInt(name, getenv, "CUSTODIAN_PROCS")
 	if err != nil {
 		return Config{}, err

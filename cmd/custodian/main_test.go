@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -48,6 +51,37 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 	assert.ErrorContains(t, err, "CUSTODIAN_GC_PERCENT: not a number")
 	_, err = parseServeFlags("serve", []string{"--gc-percent", "-1"}, env(nil), io.Discard)
 	assert.ErrorContains(t, err, "0 or more")
+
+	cfg, err = parseServeFlags("serve", []string{"--log-level", "warn"}, env(map[string]string{"CUSTODIAN_LOG_LEVEL": "debug"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, slog.LevelWarn, cfg.LogLevel)
+	_, err = parseServeFlags("serve", []string{"--log-level", "verbose"}, env(nil), io.Discard)
+	assert.ErrorContains(t, err, "verbose")
+	_, err = parseServeFlags("serve", nil, env(map[string]string{"CUSTODIAN_LOG_LEVEL": "loud"}), io.Discard)
+	assert.ErrorContains(t, err, "CUSTODIAN_LOG_LEVEL")
+}
+
+// The generated secret is created whole or not at all, 0600; a short one
+// found in the data dir is an error that names the file.
+func TestGeneratedSecret(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{DataDir: dir}
+	secret, err := loadSecret(cfg, true)
+	require.NoError(t, err)
+	assert.Len(t, secret, 64)
+	info, err := os.Stat(filepath.Join(dir, secretFile))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	again, err := loadSecret(cfg, true)
+	require.NoError(t, err)
+	assert.Equal(t, secret, again, "kept, not made again")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file is left")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, secretFile), nil, 0o600))
+	_, err = loadSecret(cfg, true)
+	assert.ErrorContains(t, err, filepath.Join(dir, secretFile))
 }
 
 func TestRunRefusesUnknownCommands(t *testing.T) {

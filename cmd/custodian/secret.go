@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +26,11 @@ func loadSecret(cfg Config, create bool) ([]byte, error) {
 	path := filepath.Join(cfg.DataDir, secretFile)
 	b, err := os.ReadFile(path)
 	if err == nil {
-		return []byte(strings.TrimSpace(string(b))), nil
+		secret := strings.TrimSpace(string(b))
+		if len(secret) < 32 {
+			return nil, fmt.Errorf("token secret %s: shorter than 32 bytes (remove the file and start `custodian serve` to make a new one)", path)
+		}
+		return []byte(secret), nil
 	}
 	if !os.IsNotExist(err) || !create {
 		return nil, fmt.Errorf("read token secret %s: %w (start `custodian serve` once, or set CUSTODIAN_JWT_SECRET)", path, err)
@@ -38,17 +43,43 @@ func loadSecret(cfg Config, create bool) ([]byte, error) {
 		return nil, err
 	}
 	secret := hex.EncodeToString(raw)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := createDurably(path, []byte(secret+"\n")); err != nil {
+		if errors.Is(err, fs.ErrExist) { // another process made it meanwhile
+			return loadSecret(cfg, false)
+		}
 		return nil, fmt.Errorf("create token secret: %w", err)
 	}
-	if _, err := f.WriteString(secret + "\n"); err != nil {
-		f.Close()
-		return nil, err
+	return []byte(secret), nil
+}
+
+// createDurably creates path (mode 0600) holding data, whole or not at all,
+// even across a crash: it writes and syncs a temporary file, links it to
+// path (fs.ErrExist when path exists), and syncs the directory.
+func createDurably(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, err
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
 	}
-	return []byte(secret), f.Close()
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -139,4 +141,33 @@ func TestQueryStringsAreStrict(t *testing.T) {
 	}
 	w.h.must(http.StatusOK, w.sup, "GET", "/v1/me/notifications?limit=5", nil)
 	w.h.must(http.StatusOK, w.admin, "GET", "/v1/orgs?q=met", nil)
+}
+
+// HEAD is answered as the GET of the path, without the content.
+func TestHeadIsGetWithoutContent(t *testing.T) {
+	w := newCaseWorld(t)
+	srv := httptest.NewServer(w.h.handler)
+	defer srv.Close()
+	head := func(path, sub string) *http.Response {
+		req, err := http.NewRequest(http.MethodHead, srv.URL+path, nil)
+		require.NoError(t, err)
+		if sub != "" {
+			req.Header.Set("Authorization", "Bearer "+w.h.token(sub))
+		}
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Empty(t, body, path)
+		return resp
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/v1/openapi.json"} {
+		resp := head(path, "")
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Contains(t, resp.Header.Get("Content-Type"), "application/json", path)
+	}
+	assert.Equal(t, http.StatusOK, head("/v1/cases", w.sup).StatusCode)
+	assert.Equal(t, http.StatusUnauthorized, head("/v1/cases", "").StatusCode)
+	assert.Equal(t, http.StatusNotFound, head("/v1/cases/01890000-0000-7000-8000-000000000000", w.sup).StatusCode)
 }

@@ -451,6 +451,7 @@ func openAPIRoutes(t *testing.T, s *server) []string {
 var (
 	groupRe = regexp.MustCompile(`(\w+)\s*:=\s*(\w+)\.Group\(\s*"([^"]*)"`)
 	routeRe = regexp.MustCompile(`(\w+)\.(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|Any)\(\s*"([^"]*)"`)
+	getRe   = regexp.MustCompile(`\bget\((\w+),\s*"([^"]*)"`) // routes.go's get: GET and its HEAD
 	paramRe = regexp.MustCompile(`:(\w+)`)
 )
 
@@ -464,6 +465,9 @@ func sourceRoutes(src string) []string {
 	var out []string
 	for _, m := range routeRe.FindAllStringSubmatch(src, -1) {
 		out = append(out, m[2]+" "+paramRe.ReplaceAllString(prefix[m[1]]+m[3], "{$1}"))
+	}
+	for _, m := range getRe.FindAllStringSubmatch(src, -1) {
+		out = append(out, "GET "+paramRe.ReplaceAllString(prefix[m[1]]+m[2], "{$1}"))
 	}
 	return out
 }

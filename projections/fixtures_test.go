@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -47,6 +48,16 @@ var (
 	allowAll = [3]domain.Allowance{domain.Allow, domain.Allow, domain.Allow}
 	worker   = []domain.Action{domain.ActionCreateCases, domain.ActionEditCases, domain.ActionAddEvidence, domain.ActionManageAccess}
 )
+
+// randomPermissions are a worker's permissions with a random list scope and
+// view allowance per case class: a role may list a class it may not view.
+func randomPermissions(rnd *rand.Rand) domain.Permissions {
+	scopes := []domain.ListScope{domain.ListNone, domain.ListOwn, domain.ListAll}
+	allowances := []domain.Allowance{domain.Allow, domain.Deny}
+	list := [3]domain.ListScope{scopes[rnd.IntN(3)], scopes[rnd.IntN(3)], scopes[rnd.IntN(3)]}
+	view := [3]domain.Allowance{allowances[rnd.IntN(2)], allowances[rnd.IntN(2)], allowances[rnd.IntN(2)]}
+	return perms(list, view, worker...)
+}
 
 // investigator lists all unrestricted cases, its own restricted ones and no
 // confidential one.

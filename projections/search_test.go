@@ -223,13 +223,9 @@ func checkRandomHistory(t *testing.T, seed uint64) {
 	w.projs = append(w.projs, cases)
 	org, admin := w.org("Metro")
 	_, otherAdmin := w.org("Other")
-	scopes := []domain.ListScope{domain.ListNone, domain.ListOwn, domain.ListAll}
 	var roles []uuid.UUID
-	allowances := []domain.Allowance{domain.Allow, domain.Deny} // a role may list a class it may not view
 	for i := range 4 {
-		list := [3]domain.ListScope{scopes[rnd.IntN(3)], scopes[rnd.IntN(3)], scopes[rnd.IntN(3)]}
-		view := [3]domain.Allowance{allowances[rnd.IntN(2)], allowances[rnd.IntN(2)], allowances[rnd.IntN(2)]}
-		roles = append(roles, w.role(admin, fmt.Sprint("role ", i), perms(list, view, worker...)))
+		roles = append(roles, w.role(admin, fmt.Sprint("role ", i), randomPermissions(rnd)))
 	}
 	users := []uuid.UUID{admin}
 	for i := range 8 {
@@ -317,31 +313,44 @@ func checkRandomHistory(t *testing.T, seed uint64) {
 			at := w.now.Add(time.Duration(rnd.IntN(40)-20) * time.Minute)
 			var want []uuid.UUID
 			for _, c := range slices.Backward(created) {
-				v, _ := cases.Case(c)
-				if (q.AccessClass == "" || v.AccessClass == q.AccessClass) &&
-					(q.OwnerID == uuid.Nil || v.OwnerID == q.OwnerID) &&
-					domain.CanList(s, v.Case, at) &&
-					(strings.Contains(strings.ToLower(v.Title), q.Text) ||
-						strings.Contains(strings.ToLower(v.Description), q.Text) && domain.CanView(s, v.Case, at)) {
+				if v, _ := cases.Case(c); matchesSearch(s, v.Case, q, at) {
 					want = append(want, c)
 				}
 			}
 			q.Limit = 1 + rnd.IntN(7)
-			var got []uuid.UUID
-			for pages := 0; ; pages++ {
-				require.Less(t, pages, len(created)+1, "the cursor does not advance")
-				res, err := cases.Search(s, q, at)
-				require.NoError(t, err)
-				require.LessOrEqual(t, len(res.Items), q.Limit)
-				for _, item := range res.Items {
-					got = append(got, item.ID)
-				}
-				if res.NextCursor == "" {
-					break
-				}
-				q.Cursor = res.NextCursor
-			}
-			require.Equal(t, want, got, "user %s query %+v", u, q)
+			require.Equal(t, want, searchAll(t, cases, s, q, at, len(created)+1), "user %s query %+v", u, q)
 		}
+	}
+}
+
+// matchesSearch is what a search means: c is found by q for s at when it
+// has q's class and owner (if given), domain.CanList allows it, and q's
+// text is in its title, or in its description where domain.CanView allows.
+func matchesSearch(s domain.Subject, c domain.Case, q projections.SearchQuery, at time.Time) bool {
+	text := strings.ToLower(q.Text)
+	return (q.AccessClass == "" || c.AccessClass == q.AccessClass) &&
+		(q.OwnerID == uuid.Nil || c.OwnerID == q.OwnerID) &&
+		domain.CanList(s, c, at) &&
+		(strings.Contains(strings.ToLower(c.Title), text) ||
+			strings.Contains(strings.ToLower(c.Description), text) && domain.CanView(s, c, at))
+}
+
+// searchAll runs q page by page, each page at most q.Limit long, and
+// returns the ids found; the cursor must reach the end within maxPages.
+func searchAll(t *testing.T, cases *projections.Cases, s domain.Subject, q projections.SearchQuery, at time.Time, maxPages int) []uuid.UUID {
+	t.Helper()
+	var got []uuid.UUID
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, maxPages, "the cursor does not advance")
+		res, err := cases.Search(s, q, at)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(res.Items), q.Limit)
+		for _, item := range res.Items {
+			got = append(got, item.ID)
+		}
+		if res.NextCursor == "" {
+			return got
+		}
+		q.Cursor = res.NextCursor
 	}
 }

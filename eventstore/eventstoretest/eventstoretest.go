@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -192,6 +193,8 @@ func testExpectedRevision(t *testing.T, s eventstore.Store) {
 		{"exact revision behind", existing, eventstore.Exact(1), eventstore.ErrWrongRevision, 0},
 		{"exact revision ahead", existing, eventstore.Exact(9), eventstore.ErrWrongRevision, 0},
 		{"exact revision 0 on a missing stream", "", eventstore.Exact(0), eventstore.ErrWrongRevision, 0},
+		{"exact revision End on a missing stream", "", eventstore.Exact(eventstore.End), eventstore.ErrWrongRevision, 0},
+		{"exact revision beyond int64 on an existing stream", existing, eventstore.Exact(math.MaxInt64 + 1), eventstore.ErrWrongRevision, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

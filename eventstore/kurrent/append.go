@@ -9,6 +9,8 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/custodian/custodian/eventstore"
 )
@@ -92,9 +94,17 @@ func (s *Store) append(op context.Context, stream string, expected eventstore.Ex
 			return res, err
 		}
 	}
+	if e, ok := expected.(eventstore.Exact); ok && uint64(e) > math.MaxInt64 {
+		// No stream reaches such a revision, and the server must not see
+		// it: it reads MaxUint64 (End) as "no stream" and would write.
+		return eventstore.AppendResult{}, fmt.Errorf("expected revision %d: %w", uint64(e), eventstore.ErrWrongRevision)
+	}
 
 	wr, err := s.client.AppendToStream(op, stream, esdb.AppendToStreamOptions{ExpectedRevision: want}, data...)
 	if err != nil {
+		if invalid := asInvalid(err); invalid != nil {
+			return eventstore.AppendResult{}, invalid
+		}
 		if !hasCode(err, esdb.ErrorCodeWrongExpectedVersion) {
 			return eventstore.AppendResult{}, err
 		}
@@ -267,4 +277,16 @@ func (s *Store) eventAt(op context.Context, stream string, rev eventstore.Revisi
 		err = errors.New("the event just appended cannot be read back")
 	}
 	return env, err
+}
+
+// asInvalid returns err as ErrInvalidEvent when the server refused the
+// append as invalid (gRPC InvalidArgument: a batch over its maximum append
+// size, 1 MiB by default), and nil otherwise. Nothing of such an append was
+// written and the same request would be refused again; the client reports
+// the code as unknown, which would leave a retry open.
+func asInvalid(err error) error {
+	if status.Code(err) != codes.InvalidArgument {
+		return nil
+	}
+	return errors.Join(eventstore.ErrInvalidEvent, err)
 }

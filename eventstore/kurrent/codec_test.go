@@ -470,3 +470,13 @@ func TestOpenRefusesBadConnectionStrings(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, strings.Contains(err.Error(), "pw@"), "the password is not echoed")
 }
+
+// An append the server refuses as invalid (its maximum append size) is
+// ErrInvalidEvent: nothing was written, and a retry would be refused again.
+func TestAppendRefusedAsInvalid(t *testing.T) {
+	tooBig := fmt.Errorf("append: %w", status.Error(codes.InvalidArgument, "Maximum Append Size of 1048576 Exceeded."))
+	assert.ErrorIs(t, asInvalid(tooBig), eventstore.ErrInvalidEvent)
+	assert.ErrorIs(t, asInvalid(tooBig), tooBig, "the server's answer stays in the chain")
+	assert.NoError(t, asInvalid(status.Error(codes.Unavailable, "leader lost")))
+	assert.NoError(t, asInvalid(errors.New("connection reset")))
+}

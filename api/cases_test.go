@@ -636,3 +636,43 @@ func countNewEvents(t *testing.T, h *harness, head eventstore.Position) int {
 	require.NoError(t, err)
 	return n
 }
+
+// A role that lists and views every class but holds no action may open a
+// case, also through a Role entry on its list, and take no action on it:
+// each case action needs its own permission (the entry's level Role means
+// "as the role allows").
+func TestViewWithoutActionsIsReadOnly(t *testing.T) {
+	w := newCaseWorld(t)
+	h := w.h
+	all := map[string]any{"unrestricted": "all", "restricted": "all", "confidential": "all"}
+	allow := map[string]any{"unrestricted": "allow", "restricted": "allow", "confidential": "allow"}
+	reader := h.newUser(w.org, "rita", h.newRole(w.org, "Reader", map[string]any{
+		"cases":    map[string]any{"list": all, "view": allow},
+		"evidence": map[string]any{"list": all, "view": allow},
+	}))
+	id := w.createCase(w.sup, map[string]any{"title": "Robbery"})["id"].(string)
+	ev := w.addEvidence(w.sup, id, map[string]any{"title": "Note"})["id"].(string)
+	h.must(http.StatusOK, w.sup, "POST", "/v1/cases/"+id+"/access", map[string]any{"entries": []any{userEntry(reader, "role")}})
+	h.must(http.StatusOK, reader, "GET", "/v1/cases/"+id, nil)
+	before := len(h.refusals(w.org.ID))
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"PATCH", "/v1/cases/" + id, map[string]any{"title": "x"}},
+		{"POST", "/v1/cases/" + id + "/folders", map[string]any{"name": "f"}},
+		{"POST", "/v1/cases/" + id + "/evidence", map[string]any{"title": "e"}},
+		{"DELETE", "/v1/cases/" + id + "/evidence/" + ev, nil},
+		{"PUT", "/v1/cases/" + id + "/access-class", map[string]any{"accessClass": "confidential"}},
+		{"POST", "/v1/cases/" + id + "/access", map[string]any{"entries": []any{userEntry(w.ownA, "view")}}},
+		{"DELETE", "/v1/cases/" + id + "/access/user/" + reader, nil},
+		{"POST", "/v1/evidence/" + ev + "/access", map[string]any{"entries": []any{userEntry(w.ownA, "view")}}},
+	} {
+		r := h.do(reader, c.method, c.path, c.body)
+		assert.Equal(t, http.StatusForbidden, r.Code, "%s %s: %s", c.method, c.path, r.Body)
+	}
+	bulk := h.must(http.StatusOK, reader, "POST", "/v1/access-grants",
+		map[string]any{"caseIds": []string{id}, "entries": []any{userEntry(w.ownA, "view")}})
+	assert.Equal(t, "forbidden", bulk["results"].([]any)[0].(map[string]any)["status"])
+	assert.Len(t, h.refusals(w.org.ID)[before:], 9, "each refusal recorded")
+}

@@ -124,7 +124,7 @@ var matrix = map[string]want{
 	"POST /v1/cases/{id}/evidence":                         {401, 401, 404, 404, 403, 201, 404, 201, 201, 403},
 	"DELETE /v1/cases/{id}/evidence/{evidenceId}":          {401, 401, 404, 404, 403, 200, 404, 200, 200, 403},
 	"GET /v1/evidence/{id}":                                {401, 401, 404, 404, 200, 200, 404, 200, 200, 403},
-	"PUT /v1/cases/{id}/access-class":                      {401, 401, 404, 404, 403, 200, 404, 200, 200, 403},
+	"PUT /v1/cases/{id}/access-class":                      {401, 401, 404, 404, 403, 200, 404, 403, 200, 403},
 	"GET /v1/cases/{id}/access":                            {401, 401, 404, 404, 200, 200, 404, 200, 200, 403},
 	"POST /v1/cases/{id}/access":                           {401, 401, 404, 404, 403, 200, 404, 200, 200, 403},
 	"PATCH /v1/cases/{id}/access/{type}/{principalId}":     {401, 401, 404, 404, 403, 200, 404, 200, 200, 403},
@@ -238,10 +238,17 @@ func matrixRequests() map[string]routeRequest {
 			},
 		},
 		"GET /v1/evidence/{id}": {build: func(f *matrixFixture, _ int) call { return call{"GET", "/v1/evidence/" + f.evidenceID, nil} }},
-		"PUT /v1/cases/{id}/access-class": {build: func(f *matrixFixture, _ int) call {
-			// The class it has: no change, but still an action on the case.
-			return call{"PUT", "/v1/cases/" + f.caseID + "/access-class", map[string]any{"accessClass": "restricted"}}
-		}},
+		"PUT /v1/cases/{id}/access-class": {
+			// A real change, from the case's restricted to confidential, so
+			// that the class permissions decide (a change to the class the
+			// case has is a no-op); the administrator puts it back first.
+			setup: func(t *testing.T, s *server, f *matrixFixture) {
+				s.must(t, http.StatusOK, f.a.Admin, "PUT", "/v1/cases/"+f.caseID+"/access-class", map[string]any{"accessClass": "restricted"})
+			},
+			build: func(f *matrixFixture, _ int) call {
+				return call{"PUT", "/v1/cases/" + f.caseID + "/access-class", map[string]any{"accessClass": "confidential"}}
+			},
+		},
 		"GET /v1/cases/{id}/access": {build: func(f *matrixFixture, _ int) call { return call{"GET", "/v1/cases/" + f.caseID + "/access", nil} }},
 		"POST /v1/cases/{id}/access": {build: func(f *matrixFixture, _ int) call {
 			return call{"POST", "/v1/cases/" + f.caseID + "/access", map[string]any{"entries": []any{userEntry(f.target, "view")}}}

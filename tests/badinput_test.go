@@ -233,3 +233,42 @@ func assertFieldNamed(t *testing.T, r response, field string, msgAndArgs ...any)
 	}
 	assert.Fail(t, fmt.Sprintf("the errors do not name the field %q (fields %q): %s", field, fields, r.Body), msgAndArgs...)
 }
+
+// TestBadPathOnDelete sends every DELETE route a malformed id or type in its
+// path: a 400 problem naming the parameter, and nothing appended.
+func TestBadPathOnDelete(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	o := s.newOrg(t, "Bad Path PD")
+	u := s.newUser(t, o, "Bo Path", s.newRole(t, o, "Plain", perms{}.doc()))
+	g := s.newGroup(t, o, "Path Group")
+	c := s.newCase(t, o.Admin, map[string]any{"title": "bad-path: case"})
+	e := s.addEvidence(t, o.Admin, c, map[string]any{"title": "bad-path: evidence"})
+	deletes := map[string][]struct{ path, field string }{
+		"DELETE /v1/groups/{id}/members/{userId}": {
+			{"/v1/groups/not-a-uuid/members/" + u, "id"}, {"/v1/groups/" + g + "/members/not-a-uuid", "userId"}},
+		"DELETE /v1/cases/{id}/evidence/{evidenceId}": {
+			{"/v1/cases/not-a-uuid/evidence/" + e, "id"}, {"/v1/cases/" + c + "/evidence/not-a-uuid", "evidenceId"}},
+		"DELETE /v1/cases/{id}/access/{type}/{principalId}": {
+			{"/v1/cases/not-a-uuid/access/user/" + u, "id"}, {"/v1/cases/" + c + "/access/robot/" + u, "type"},
+			{"/v1/cases/" + c + "/access/user/not-a-uuid", "principalId"}},
+		"DELETE /v1/evidence/{id}/access/{type}/{principalId}": {
+			{"/v1/evidence/not-a-uuid/access/user/" + u, "id"}, {"/v1/evidence/" + e + "/access/robot/" + u, "type"},
+			{"/v1/evidence/" + e + "/access/user/not-a-uuid", "principalId"}},
+	}
+	for _, r := range registeredRoutes {
+		if strings.HasPrefix(r, "DELETE ") {
+			assert.Contains(t, deletes, r, "DELETE route %s has no bad-path row", r)
+		}
+	}
+	before := s.head(t)
+	for route, cases := range deletes {
+		for _, tc := range cases {
+			r := s.do(t, o.Admin, "DELETE", tc.path, nil)
+			assertProblem(t, r, http.StatusBadRequest, "%s: %s", route, tc.path)
+			if r.Status == http.StatusBadRequest {
+				assertFieldNamed(t, r, tc.field, "%s: %s", route, tc.path)
+			}
+		}
+	}
+	assert.Equal(t, before, s.head(t), "nothing appended")
+}

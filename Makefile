@@ -42,6 +42,7 @@ bench: ## Store, domain, search and load benchmarks (figures go to docs/benchmar
 	$(GO) test -run '^$$' -bench BenchmarkCanView -benchtime 2s ./domain/
 	$(GO) test -run '^$$' -bench BenchmarkSearch -benchtime 2000x ./projections/
 	$(GO) test -run '^$$' -bench BenchmarkReadModelsHeap -benchtime 20x ./projections/
+	$(GO) test -run '^$$' -bench BenchmarkMountCycle -benchtime 20x ./eventstore/internal/crashfs/
 	$(GO) test -run '^$$' -bench BenchmarkLoad -benchtime 1x -timeout 60m ./tests/
 
 .PHONY: lint

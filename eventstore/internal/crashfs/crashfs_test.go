@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -21,14 +20,14 @@ import (
 
 // mounted is a crashfs mount that a test can crash and remount.
 type mounted struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 	fs  *crashfs.FS
 }
 
 // mount serves a new Disk at a fresh directory, or skips the test, saying
 // why, when this machine cannot mount FUSE.
-func mount(t *testing.T, opts crashfs.DiskOptions) *mounted {
+func mount(t testing.TB, opts crashfs.DiskOptions) *mounted {
 	t.Helper()
 	m := &mounted{t: t, dir: t.TempDir()}
 	f, err := crashfs.Mount(m.dir, crashfs.Options{Disk: crashfs.NewDisk(opts)})
@@ -411,18 +410,16 @@ func TestHardLinkAndReaddir(t *testing.T) {
 	assert.Equal(t, uint64(2), st.Sys().(*syscall.Stat_t).Nlink)
 }
 
-// TestMountTime measures a mount and unmount cycle of a Disk holding a few
-// files: the fixed cost of each crash point.
-func TestMountTime(t *testing.T) {
-	m := mount(t, crashfs.DiskOptions{})
+// BenchmarkMountCycle measures an unmount, crash and mount of a Disk
+// holding a few files: the fixed cost of each crash point of the power-loss
+// suite.
+func BenchmarkMountCycle(b *testing.B) {
+	m := mount(b, crashfs.DiskOptions{})
 	m.writeFile("f", "data", true)
 	m.syncDir(".")
-	const n = 20
-	start := time.Now()
-	for range n {
+	for b.Loop() {
 		m.crash(crashfs.DropUnsynced, nil)
 	}
-	per := time.Since(start) / n
-	t.Logf("unmount + crash + mount: %v per cycle (%d cycles)", per, n)
-	assert.Equal(t, "data", m.read("f"))
+	b.StopTimer()
+	assert.Equal(b, "data", m.read("f"))
 }
